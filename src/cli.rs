@@ -1,0 +1,396 @@
+//! The `cicero` command line: one binary for every process (see ARCHITECTURE.md).
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use clap::{Parser, Subcommand};
+use serde_json::Value;
+use sqlx::{PgPool, postgres::PgPoolOptions};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    config::{ConfigError, Settings},
+    domain::time::log_timestamp,
+    http::{self, AppState},
+    platform::{self, jobs},
+    work::Ctx,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "cicero",
+    version,
+    about = "Durable jobs, recaps and the dashboard API for Cicero"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// HTTP: job API, OpenAPI description, legacy health routes.
+    Serve,
+    /// Run workers for the given queues (all by default).
+    Work {
+        /// Comma-separated queue names.
+        #[arg(long, value_delimiter = ',')]
+        queues: Vec<String>,
+    },
+    /// Run the cron table (Asia/Jakarta); safe on several nodes.
+    Schedule,
+    /// serve + work + schedule in one process.
+    All,
+    /// Apply database migrations (idempotent).
+    Migrate,
+    /// Migrate and load offline demo data.
+    Demo,
+    /// Enqueue and inspect jobs from the shell.
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum JobCommand {
+    /// Enqueue a job: `cicero job enqueue ping --payload '{"message":"hi"}'`.
+    Enqueue {
+        kind: String,
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// RFC 3339 time, e.g. 2026-11-25T04:00:00+07:00.
+        #[arg(long)]
+        run_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+        #[arg(long, default_value_t = 0)]
+        priority: i16,
+    },
+    /// Show one job with its attempts.
+    Show { id: i64 },
+    /// List jobs, newest first.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        page: i64,
+    },
+    /// Put a failed job back to pending.
+    Retry { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Queue throughput and latency against the configured database.
+    Queue(crate::platform::bench::BenchArgs),
+}
+
+/// A failure with its exit code: 2 for configuration and usage errors, 1 otherwise.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure {
+            code: 2,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure {
+            code: 1,
+            message: format!("{e:#}"),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Failure {
+    fn from(e: sqlx::Error) -> Self {
+        Failure {
+            code: 1,
+            message: format!("database: {e}"),
+        }
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: message.into(),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+struct JakartaTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for JakartaTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        write!(w, "{}", log_timestamp(chrono::Utc::now()))
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,apalis=warn,apalis_core=warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_timer(JakartaTime)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn connect(s: &Settings) -> Result<PgPool, Failure> {
+    PgPoolOptions::new()
+        .max_connections(s.db_pool_size)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&s.database_url)
+        .await
+        .map_err(|e| Failure {
+            code: 1,
+            message: format!("cannot connect to the database (DATABASE_URL): {e}"),
+        })
+}
+
+/// Processes refuse to start on a database that `cicero migrate` has not prepared.
+async fn require_schema(pool: &PgPool) -> Result<(), Failure> {
+    let ok: bool = sqlx::query_scalar("SELECT to_regclass('cicero.jobs') IS NOT NULL")
+        .fetch_one(pool)
+        .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            message: "the database is not migrated: run `cicero migrate` first".into(),
+        })
+    }
+}
+
+fn shutdown_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot watch SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutdown signal received");
+        t.cancel();
+    });
+    token
+}
+
+fn queues_arg(queues: Vec<String>) -> Result<Vec<String>, Failure> {
+    if queues.is_empty() {
+        return Ok(cicero_jobs::QUEUES.iter().map(|q| q.to_string()).collect());
+    }
+    for q in &queues {
+        if !cicero_jobs::QUEUES.contains(&q.as_str()) {
+            return Err(usage(format!(
+                "--queues: unknown queue {q:?} (known: {})",
+                cicero_jobs::QUEUES.join(", ")
+            )));
+        }
+    }
+    Ok(queues)
+}
+
+async fn run(command: Command) -> Result<(), Failure> {
+    let s = Settings::from_env()?;
+    match command {
+        Command::Migrate => {
+            let pool = connect(&s).await?;
+            platform::migrate(&pool).await?;
+            println!("migrations applied");
+        }
+        Command::Demo => {
+            let pool = connect(&s).await?;
+            platform::migrate(&pool).await?;
+            crate::demo::load(&pool).await?;
+            println!("demo data loaded");
+        }
+        Command::Serve => {
+            let token = s.require_api_token()?.to_string();
+            let pool = connect(&s).await?;
+            require_schema(&pool).await?;
+            http::serve(
+                Arc::new(AppState {
+                    pool,
+                    api_token: token,
+                }),
+                &s.bind,
+                s.port,
+                shutdown_token(),
+            )
+            .await?;
+        }
+        Command::Work { queues } => {
+            let queues = queues_arg(queues)?;
+            let pool = connect(&s).await?;
+            require_schema(&pool).await?;
+            platform::worker::run(
+                Arc::new(Ctx { settings: s, pool }),
+                queues,
+                shutdown_token(),
+            )
+            .await?;
+        }
+        Command::Schedule => {
+            let pool = connect(&s).await?;
+            require_schema(&pool).await?;
+            platform::scheduler::run(pool, s.cron_overrides.clone(), shutdown_token()).await?;
+        }
+        Command::All => {
+            let token = s.require_api_token()?.to_string();
+            let pool = connect(&s).await?;
+            require_schema(&pool).await?;
+            let stop = shutdown_token();
+            let state = Arc::new(AppState {
+                pool: pool.clone(),
+                api_token: token,
+            });
+            let queues = queues_arg(Vec::new())?;
+            let ctx = Arc::new(Ctx {
+                settings: s.clone(),
+                pool: pool.clone(),
+            });
+            let (web, work, clock) = tokio::join!(
+                http::serve(state, &s.bind, s.port, stop.clone()),
+                platform::worker::run(ctx, queues, stop.clone()),
+                platform::scheduler::run(pool, s.cron_overrides.clone(), stop.clone()),
+            );
+            web?;
+            work?;
+            clock?;
+        }
+        Command::Job(cmd) => job_command(&s, cmd).await?,
+        Command::Bench(BenchCommand::Queue(args)) => {
+            let pool = connect(&s).await?;
+            platform::migrate(&pool).await?;
+            platform::bench::run(&s, pool, args).await?;
+        }
+    }
+    Ok(())
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| Failure {
+        code: 1,
+        message: e.to_string(),
+    })?;
+    println!("{text}");
+    Ok(())
+}
+
+async fn job_command(s: &Settings, cmd: JobCommand) -> Result<(), Failure> {
+    let pool = connect(s).await?;
+    require_schema(&pool).await?;
+    match cmd {
+        JobCommand::Enqueue {
+            kind,
+            payload,
+            run_at,
+            priority,
+        } => {
+            let payload: Value = serde_json::from_str(&payload)
+                .map_err(|e| usage(format!("--payload: not JSON: {e}")))?;
+            let job = jobs::NewJob {
+                kind,
+                payload,
+                run_at: run_at.map(|t| t.to_utc()),
+                priority,
+                unique_key: None,
+            };
+            match jobs::enqueue(&pool, &job).await {
+                Ok(r) => print_json(&r)?,
+                Err(jobs::EnqueueError::Invalid(e)) => return Err(usage(e.to_string())),
+                Err(jobs::EnqueueError::Db(e)) => return Err(e.into()),
+            }
+        }
+        JobCommand::Show { id } => match jobs::get(&pool, id).await? {
+            Some(job) => print_json(&job)?,
+            None => {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("job {id} not found"),
+                });
+            }
+        },
+        JobCommand::List {
+            state,
+            queue,
+            kind,
+            page,
+        } => {
+            let page =
+                jobs::list(&pool, &jobs::Filter { state, queue, kind }, page.max(1), 50).await?;
+            for j in &page.jobs {
+                println!(
+                    "{:>8}  {:<12} {:<12} {:<8} {}/{}  {}",
+                    j.id,
+                    j.queue,
+                    j.kind,
+                    j.state,
+                    j.attempt,
+                    j.max_attempts,
+                    j.last_error.as_deref().unwrap_or("")
+                );
+            }
+            println!("{} of {} (page {})", page.jobs.len(), page.total, page.page);
+        }
+        JobCommand::Retry { id } => match jobs::retry(&pool, id).await? {
+            jobs::RetryOutcome::Retried => println!("job {id} is pending again"),
+            jobs::RetryOutcome::NotFound => {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("job {id} not found"),
+                });
+            }
+            jobs::RetryOutcome::WrongState(st) => {
+                return Err(Failure {
+                    code: 1,
+                    message: format!(
+                        "job {id} is {st}; only failed or cancelled jobs can be retried"
+                    ),
+                });
+            }
+        },
+    }
+    Ok(())
+}

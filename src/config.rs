@@ -1,0 +1,306 @@
+//! Typed settings from the environment (and `.env`). Names follow the legacy `.env` where one
+//! exists (`PORT`, `DB_*`, `BACKUP_DIR`); every setting is listed in `.env.example`.
+//!
+//! Parsing is a pure function over a lookup so it is table-tested; a bad value stops start-up
+//! with one line naming the setting (exit code 2, see `main.rs`).
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+
+/// A setting that is missing or does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting {setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub problem: String,
+}
+
+fn bad(setting: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.into(),
+        problem: problem.into(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub db_pool_size: u32,
+    pub port: u16,
+    pub bind: String,
+    /// Bearer token of the job API; `None` means `serve` refuses to start.
+    pub job_api_token: Option<String>,
+    pub backup_dir: PathBuf,
+    pub backup_keep: u32,
+    pub pg_dump: String,
+    pub worker_concurrency: usize,
+    pub queue_concurrency: BTreeMap<String, usize>,
+    pub poll_interval: Duration,
+    pub heartbeat: Duration,
+    pub rescue_after: Duration,
+    pub shutdown_grace: Duration,
+    /// `CRON_<ENTRY>` overrides of the cron table, by entry name.
+    pub cron_overrides: BTreeMap<String, String>,
+}
+
+impl Settings {
+    /// Reads the process environment after loading `.env` (if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::parse(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    pub fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(bad(
+                        "DATABASE_URL",
+                        "must start with postgres:// or postgresql://",
+                    ));
+                }
+                url
+            }
+            None => legacy_db_url(&get)?,
+        };
+        let job_api_token = get("JOB_API_TOKEN");
+        if let Some(t) = &job_api_token
+            && t.len() < 16
+        {
+            return Err(bad("JOB_API_TOKEN", "must be at least 16 characters"));
+        }
+        let worker_concurrency = num(&get, "WORKER_CONCURRENCY", 8usize)?;
+        if worker_concurrency == 0 {
+            return Err(bad("WORKER_CONCURRENCY", "must be at least 1"));
+        }
+        let heartbeat = Duration::from_secs(num(&get, "WORKER_HEARTBEAT_SECS", 5u64)?.max(1));
+        let rescue_after = Duration::from_secs(num(&get, "WORKER_RESCUE_AFTER_SECS", 30u64)?);
+        if rescue_after < heartbeat * 2 {
+            return Err(bad(
+                "WORKER_RESCUE_AFTER_SECS",
+                "must be at least twice WORKER_HEARTBEAT_SECS, or live workers look dead",
+            ));
+        }
+        Ok(Settings {
+            database_url,
+            db_pool_size: num(&get, "DB_POOL_SIZE", 16u32)?.max(4),
+            port: num(&get, "PORT", 3000u16)?,
+            bind: get("BIND_ADDR").unwrap_or_else(|| "0.0.0.0".into()),
+            job_api_token,
+            backup_dir: PathBuf::from(get("BACKUP_DIR").unwrap_or_else(|| "backups".into())),
+            backup_keep: num(&get, "BACKUP_KEEP", 7u32)?.max(1),
+            pg_dump: get("PG_DUMP").unwrap_or_else(|| "pg_dump".into()),
+            worker_concurrency,
+            queue_concurrency: queue_concurrency(get("QUEUE_CONCURRENCY").as_deref())?,
+            poll_interval: Duration::from_millis(
+                num(&get, "WORKER_POLL_INTERVAL_MS", 1000u64)?.max(10),
+            ),
+            heartbeat,
+            rescue_after,
+            shutdown_grace: Duration::from_secs(num(&get, "WORKER_SHUTDOWN_GRACE_SECS", 30u64)?),
+            cron_overrides: cron_overrides(&get)?,
+        })
+    }
+
+    /// Concurrency of one queue: its `QUEUE_CONCURRENCY` entry or `WORKER_CONCURRENCY`.
+    pub fn concurrency(&self, queue: &str) -> usize {
+        self.queue_concurrency
+            .get(queue)
+            .copied()
+            .unwrap_or(self.worker_concurrency)
+    }
+
+    pub fn require_api_token(&self) -> Result<&str, ConfigError> {
+        self.job_api_token
+            .as_deref()
+            .ok_or_else(|| bad("JOB_API_TOKEN", "is required to serve the job API"))
+    }
+
+    /// The database name, for backup file names.
+    pub fn database_name(&self) -> String {
+        let rest = self.database_url.rsplit('/').next().unwrap_or_default();
+        let name = rest.split('?').next().unwrap_or_default();
+        if name.is_empty() {
+            "cicero".into()
+        } else {
+            name.into()
+        }
+    }
+}
+
+/// The legacy `.env` describes the database as `DB_HOST`, `DB_PORT`, `DB_USER`, `DB_PASS`,
+/// `DB_NAME`; used when `DATABASE_URL` is not set.
+fn legacy_db_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let name = get("DB_NAME").ok_or_else(|| {
+        bad(
+            "DATABASE_URL",
+            "is not set (nor DB_NAME with DB_HOST/DB_USER/DB_PASS/DB_PORT)",
+        )
+    })?;
+    let host = get("DB_HOST").unwrap_or_else(|| "127.0.0.1".into());
+    let port: u16 = num(get, "DB_PORT", 5432u16)?;
+    let user = get("DB_USER").unwrap_or_else(|| "postgres".into());
+    let auth = match get("DB_PASS") {
+        Some(p) => format!("{}:{}", encode(&user), encode(&p)),
+        None => encode(&user),
+    };
+    Ok(format!("postgres://{auth}@{host}:{port}/{}", encode(&name)))
+}
+
+/// Percent-encodes what may not appear raw in the user-info or path of a URL.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| bad(key, format!("{v:?} is not a valid number"))),
+    }
+}
+
+/// `CRON_BACKUP_DB="0 30 3 * * *"` replaces the expression of entry `backup_db`.
+fn cron_overrides(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for e in cicero_jobs::schedule::entries() {
+        let key = format!("CRON_{}", e.name.to_uppercase());
+        if let Some(expr) = get(&key) {
+            <cron::Schedule as std::str::FromStr>::from_str(&expr).map_err(|err| {
+                bad(
+                    key.clone(),
+                    format!(
+                        "{expr:?} is not a cron expression (sec min hour day month weekday): {err}"
+                    ),
+                )
+            })?;
+            out.insert(e.name.to_string(), expr);
+        }
+    }
+    Ok(out)
+}
+
+/// `maintenance=1,diagnostics=4` → per-queue concurrency; names must be catalogue queues.
+fn queue_concurrency(raw: Option<&str>) -> Result<BTreeMap<String, usize>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for part in raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (q, n) = part
+            .split_once('=')
+            .ok_or_else(|| bad("QUEUE_CONCURRENCY", format!("{part:?} is not queue=number")))?;
+        let q = q.trim();
+        if !cicero_jobs::QUEUES.contains(&q) {
+            return Err(bad(
+                "QUEUE_CONCURRENCY",
+                format!(
+                    "unknown queue {q:?} (known: {})",
+                    cicero_jobs::QUEUES.join(", ")
+                ),
+            ));
+        }
+        let n: usize = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+            bad(
+                "QUEUE_CONCURRENCY",
+                format!("{part:?}: concurrency must be a positive number"),
+            )
+        })?;
+        out.insert(q.to_string(), n);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::parse(|k| map.get(k).cloned())
+    }
+
+    const URL: (&str, &str) = ("DATABASE_URL", "postgres://u@h/db");
+
+    #[test]
+    fn errors_name_the_setting() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "DATABASE_URL"),
+            (&[("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (&[URL, ("PORT", "eighty")], "PORT"),
+            (&[URL, ("PORT", "70000")], "PORT"),
+            (&[URL, ("JOB_API_TOKEN", "short")], "JOB_API_TOKEN"),
+            (&[URL, ("WORKER_CONCURRENCY", "0")], "WORKER_CONCURRENCY"),
+            (&[URL, ("QUEUE_CONCURRENCY", "nope=2")], "QUEUE_CONCURRENCY"),
+            (
+                &[URL, ("QUEUE_CONCURRENCY", "maintenance")],
+                "QUEUE_CONCURRENCY",
+            ),
+            (
+                &[URL, ("QUEUE_CONCURRENCY", "maintenance=0")],
+                "QUEUE_CONCURRENCY",
+            ),
+            (
+                &[URL, ("WORKER_RESCUE_AFTER_SECS", "5")],
+                "WORKER_RESCUE_AFTER_SECS",
+            ),
+            (&[("DB_NAME", "x"), ("DB_PORT", "abc")], "DB_PORT"),
+            (&[URL, ("CRON_BACKUP_DB", "0 4 * * *")], "CRON_BACKUP_DB"),
+        ];
+        for (pairs, setting) in cases {
+            let err = parse(pairs).expect_err(setting);
+            assert_eq!(err.setting, *setting, "{pairs:?}");
+            assert!(err.to_string().starts_with(&format!("setting {setting}: ")));
+        }
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let s = parse(&[URL, ("QUEUE_CONCURRENCY", "maintenance=1, diagnostics=4")]).unwrap();
+        assert_eq!(s.port, 3000);
+        assert_eq!(s.concurrency("maintenance"), 1);
+        assert_eq!(s.concurrency("diagnostics"), 4);
+        assert_eq!(s.database_name(), "db");
+        assert!(s.require_api_token().is_err());
+        assert_eq!(s.rescue_after, Duration::from_secs(30));
+        let s = parse(&[URL, ("CRON_BACKUP_DB", "*/2 * * * * *")]).unwrap();
+        assert_eq!(
+            s.cron_overrides.get("backup_db").map(String::as_str),
+            Some("*/2 * * * * *")
+        );
+    }
+
+    #[test]
+    fn legacy_db_settings_build_a_url() {
+        let s = parse(&[
+            ("DB_HOST", "db.local"),
+            ("DB_USER", "cicero"),
+            ("DB_PASS", "p@ss/word"),
+            ("DB_NAME", "cicero_db"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.database_url,
+            "postgres://cicero:p%40ss%2Fword@db.local:5432/cicero_db"
+        );
+        assert_eq!(s.database_name(), "cicero_db");
+    }
+}

@@ -1,0 +1,115 @@
+//! axum HTTP: legacy basics (health, `.env` guard, JSON 404), request ids and access logs,
+//! and the job API. The OpenAPI description is `openapi.json` beside this file.
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Json, Router,
+    extract::Request,
+    http::{HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{any, get},
+};
+use serde_json::json;
+use sqlx::PgPool;
+
+pub mod jobs_api;
+
+pub struct AppState {
+    pub pool: PgPool,
+    pub api_token: String,
+}
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = jobs_api::routes().route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        jobs_api::require_token,
+    ));
+    Router::new()
+        .route("/", any(health))
+        .route("/_next/dev/", any(health))
+        .route("/api/openapi.json", get(openapi))
+        .merge(api)
+        .fallback(not_found)
+        .layer(middleware::from_fn(guard_env_paths))
+        .layer(middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
+/// The legacy JSON error body: `{"success": false, "message": ...}`.
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "success": false, "message": message.into() })),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, "Endpoint not found")
+}
+
+/// Any path mentioning `.env` is answered 404 before routing (legacy sensitivePathGuard).
+async fn guard_env_paths(req: Request, next: Next) -> Response {
+    if req.uri().path().to_ascii_lowercase().contains(".env") {
+        return not_found().await;
+    }
+    next.run(req).await
+}
+
+/// Gives every request an id (`x-request-id`, kept if the caller sent one) and logs it with
+/// method, path, status and duration.
+async fn access_log(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_owned)
+        .unwrap_or_else(|| ulid::Ulid::generate().to_string());
+    let header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    req.headers_mut().insert("x-request-id", header.clone());
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let started = Instant::now();
+    let mut res = next.run(req).await;
+    res.headers_mut().insert("x-request-id", header);
+    tracing::info!(
+        request_id = %id,
+        %method,
+        %path,
+        status = res.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "http"
+    );
+    res
+}
+
+/// Serves until `stop` is cancelled.
+pub async fn serve(
+    state: Arc<AppState>,
+    bind: &str,
+    port: u16,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind((bind, port))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}:{port} (PORT/BIND_ADDR): {e}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "http listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await?;
+    Ok(())
+}

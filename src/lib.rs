@@ -1,0 +1,9 @@
+//! Cicero: durable jobs on PostgreSQL for police public-relations units. See
+//! `docs/architecture.md` for the shape; `main.rs` is the CLI.
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod platform;
+pub mod work;

@@ -1,0 +1,165 @@
+//! Records attempt outcomes in batches: one statement updates every finished row and appends
+//! its attempt to `cicero.job_attempts`. Outcomes queue in memory while a batch is written, so
+//! under load many jobs share a commit; an idle queue still writes each outcome at once.
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+
+/// How one attempt ended.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    Done(Value),
+    /// Failed, will run again at `run_at`.
+    Retry {
+        error: String,
+        run_at: DateTime<Utc>,
+    },
+    /// Failed for good (attempts used up, or a permanent error).
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub id: i64,
+    pub attempt: i32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub verdict: Verdict,
+}
+
+enum Msg {
+    Outcome(Outcome),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Handle used by handlers to report outcomes.
+#[derive(Clone)]
+pub struct Completer {
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+const MAX_BATCH: usize = 2_000;
+
+impl Completer {
+    /// Starts the writer task for worker instance `worker`.
+    pub fn start(pool: PgPool, worker: String) -> (Completer, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(write_loop(pool, worker, rx));
+        (Completer { tx }, task)
+    }
+
+    pub fn report(&self, outcome: Outcome) {
+        if self.tx.send(Msg::Outcome(outcome)).is_err() {
+            tracing::error!("outcome writer stopped; the job will be rescued as lost");
+        }
+    }
+
+    /// Resolves once everything reported before this call is written.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+async fn write_loop(pool: PgPool, worker: String, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    let mut batch: Vec<Outcome> = Vec::new();
+    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Outcome(o) => batch.push(o),
+                Msg::Flush(w) => waiters.push(w),
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        let mut failures = 0u32;
+        // An outcome is never dropped: a failed write is retried until it lands (the lease
+        // guard in the statement makes a late write harmless).
+        while !batch.is_empty() {
+            match write(&pool, &worker, &batch).await {
+                Ok(()) => batch.clear(),
+                Err(e) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, jobs = batch.len(), "recording outcomes failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(failures.min(50))))
+                        .await;
+                }
+            }
+        }
+        for w in waiters.drain(..) {
+            let _ = w.send(());
+        }
+    }
+}
+
+async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sqlx::Error> {
+    let n = batch.len();
+    let (mut ids, mut attempts, mut outcomes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut errors, mut results, mut run_ats) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut started, mut finished) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for o in batch {
+        ids.push(o.id);
+        attempts.push(o.attempt);
+        started.push(o.started_at);
+        finished.push(o.finished_at);
+        let (outcome, error, result, run_at) = match &o.verdict {
+            Verdict::Done(v) => ("done", None, Some(v), None),
+            Verdict::Retry { error, run_at } => {
+                ("retry", Some(error.as_str()), None, Some(*run_at))
+            }
+            Verdict::Failed(e) => ("failed", Some(e.as_str()), None, None),
+        };
+        outcomes.push(outcome);
+        errors.push(error);
+        results.push(result);
+        run_ats.push(run_at);
+    }
+    // Only the current lease holder may move the row (a job rescued from us meanwhile stays
+    // with its new owner); the attempt is recorded either way.
+    sqlx::query(
+        "WITH o AS (
+             SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::jsonb[],
+                                  $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
+               AS o(id, attempt, outcome, error, result, run_at, started_at, finished_at)),
+         upd AS (
+             UPDATE cicero.jobs j
+                SET state = CASE o.outcome WHEN 'retry' THEN 'pending' ELSE o.outcome END,
+                    run_at = COALESCE(o.run_at, j.run_at),
+                    finished_at = CASE WHEN o.outcome = 'retry' THEN NULL ELSE o.finished_at END,
+                    result = CASE WHEN o.outcome = 'done' THEN o.result ELSE j.result END,
+                    last_error = COALESCE(o.error, j.last_error),
+                    locked_by = NULL
+               FROM o
+              WHERE j.id = o.id AND j.state = 'running' AND j.locked_by = $9 AND j.attempt = o.attempt)
+         INSERT INTO cicero.job_attempts (job_id, attempt, worker, started_at, finished_at, outcome, error)
+         SELECT id, attempt, $9, started_at, finished_at, outcome, error FROM o",
+    )
+    .bind(&ids)
+    .bind(&attempts)
+    .bind(&outcomes)
+    .bind(&errors)
+    .bind(&results)
+    .bind(&run_ats)
+    .bind(&started)
+    .bind(&finished)
+    .bind(worker)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! What apalis does not give us, built around it: our own job table and apalis backend
+//! (batched claim and completion, persisted backoff, attempt history), worker processes with
+//! heartbeats and rescue, the scheduler, and job queries for the API.
+pub mod backoff;
+pub mod bench;
+pub mod completer;
+pub mod jobs;
+pub mod listener;
+pub mod queue;
+pub mod scheduler;
+pub mod worker;
+
+/// Applies our migrations (legacy domain tables and the platform's) and apalis-postgres's
+/// (used only as the benchmark baseline). Idempotent.
+pub async fn migrate(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations").run(pool).await?;
+    apalis_postgres::PostgresStorage::setup(pool).await?;
+    Ok(())
+}
