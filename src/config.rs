@@ -39,6 +39,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// `CRON_<ENTRY>` overrides of the cron table, by entry name.
     pub cron_overrides: BTreeMap<String, String>,
+    /// `JOB_TIMEOUT_MS_<KIND>` overrides of a kind's per-attempt timeout.
+    pub timeout_overrides: BTreeMap<String, u64>,
 }
 
 impl Settings {
@@ -97,6 +99,7 @@ impl Settings {
             rescue_after,
             shutdown_grace: Duration::from_secs(num(&get, "WORKER_SHUTDOWN_GRACE_SECS", 30u64)?),
             cron_overrides: cron_overrides(&get)?,
+            timeout_overrides: timeout_overrides(&get)?,
         })
     }
 
@@ -106,6 +109,15 @@ impl Settings {
             .get(queue)
             .copied()
             .unwrap_or(self.worker_concurrency)
+    }
+
+    /// Per-attempt timeout of a kind: its `JOB_TIMEOUT_MS_<KIND>` or the catalogue's.
+    pub fn timeout(&self, kind: &str) -> Duration {
+        let ms = self.timeout_overrides.get(kind).copied();
+        Duration::from_millis(
+            ms.or_else(|| cicero_jobs::spec(kind).map(|s| s.timeout_ms))
+                .unwrap_or(60_000),
+        )
     }
 
     pub fn require_api_token(&self) -> Result<&str, ConfigError> {
@@ -183,11 +195,34 @@ fn cron_overrides(
                 bad(
                     key.clone(),
                     format!(
-                        "{expr:?} is not a cron expression (sec min hour day month weekday): {err}"
+                        "{expr:?} is not a cron expression (sec min hour day month weekday): {}",
+                        // The cron crate's message spans lines; start-up errors are one line.
+                        err.to_string()
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ")
                     ),
                 )
             })?;
             out.insert(e.name.to_string(), expr);
+        }
+    }
+    Ok(out)
+}
+
+/// `JOB_TIMEOUT_MS_BACKUP_DB=3600000` raises the timeout of `backup_db` (e.g. a big database).
+fn timeout_overrides(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, u64>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for spec in cicero_jobs::CATALOGUE {
+        let key = format!("JOB_TIMEOUT_MS_{}", spec.kind.to_uppercase());
+        if get(&key).is_some() {
+            let ms: u64 = num(get, &key, 0)?;
+            if ms == 0 {
+                return Err(bad(key, "must be a positive number of milliseconds"));
+            }
+            out.insert(spec.kind.to_string(), ms);
         }
     }
     Ok(out)
@@ -264,6 +299,11 @@ mod tests {
             ),
             (&[("DB_NAME", "x"), ("DB_PORT", "abc")], "DB_PORT"),
             (&[URL, ("CRON_BACKUP_DB", "0 4 * * *")], "CRON_BACKUP_DB"),
+            (&[URL, ("JOB_TIMEOUT_MS_PING", "0")], "JOB_TIMEOUT_MS_PING"),
+            (
+                &[URL, ("JOB_TIMEOUT_MS_PING", "soon")],
+                "JOB_TIMEOUT_MS_PING",
+            ),
         ];
         for (pairs, setting) in cases {
             let err = parse(pairs).expect_err(setting);
@@ -281,6 +321,9 @@ mod tests {
         assert_eq!(s.database_name(), "db");
         assert!(s.require_api_token().is_err());
         assert_eq!(s.rescue_after, Duration::from_secs(30));
+        assert_eq!(s.timeout("ping"), Duration::from_secs(30));
+        let s = parse(&[URL, ("JOB_TIMEOUT_MS_PING", "250")]).unwrap();
+        assert_eq!(s.timeout("ping"), Duration::from_millis(250));
         let s = parse(&[URL, ("CRON_BACKUP_DB", "*/2 * * * * *")]).unwrap();
         assert_eq!(
             s.cron_overrides.get("backup_db").map(String::as_str),

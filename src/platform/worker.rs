@@ -152,7 +152,7 @@ async fn handle(job: ClaimedJob, rt: Data<Arc<Runtime>>) {
         r.insert(job.id);
     }
     let spec = cicero_jobs::spec(&job.kind);
-    let timeout = Duration::from_millis(spec.map_or(60_000, |s| s.timeout_ms));
+    let timeout = rt.ctx.settings.timeout(&job.kind);
     let fut = work::dispatch(rt.ctx.clone(), &job.kind, &job.payload, job.attempt);
     // Its own task: a panic is caught at the join handle, and a timeout aborts it.
     let mut task = tokio::spawn(fut);

@@ -1,0 +1,58 @@
+# Sourced by run.sh and test.sh: makes sure a PostgreSQL server is reachable and exports
+# DATABASE_URL. If DATABASE_URL is already set it is used as is. Otherwise a private cluster
+# is created (once) in .cicero/pg with the system's PostgreSQL binaries (the Debian package
+# is installed when missing) and started on 127.0.0.1:${CICERO_PG_PORT:-54329}.
+
+cicero_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
+
+pg_bindir() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+# Runs a command as the postgres OS user when we are root (initdb refuses root).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+ensure_postgres() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    echo "postgres: using DATABASE_URL from the environment" >&2
+    return 0
+  fi
+  local root bin data port log
+  root=$(cicero_root)
+  bin=$(pg_bindir)
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+    echo "postgres: no PostgreSQL binaries found; installing the Debian package" >&2
+    if [ "$(id -u)" != 0 ]; then
+      echo "postgres: run as root, or install postgresql yourself, or set DATABASE_URL" >&2
+      return 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    bin=$(pg_bindir)
+  fi
+  port=${CICERO_PG_PORT:-54329}
+  data="$root/.cicero/pg"
+  log="$root/.cicero/pg.log"
+  mkdir -p "$root/.cicero"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    echo "postgres: creating a private cluster in $data" >&2
+    mkdir -p "$data"
+    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$root/.cicero"
+    as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$root/.cicero" "$log" 2>/dev/null
+  if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    echo "postgres: starting the private cluster on 127.0.0.1:$port" >&2
+    as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
+      -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+  fi
+  if ! "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'cicero'" | grep -q 1; then
+    "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE cicero" >/dev/null
+  fi
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/cicero"
+  # pg_dump must match the server's major version: use the same installation's.
+  export PG_DUMP="${PG_DUMP:-$bin/pg_dump}"
+}

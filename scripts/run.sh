@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the whole system (API + workers + scheduler) on this machine: PostgreSQL from
+# DATABASE_URL or a private cluster (see pg.sh), migrations, offline demo data, `cicero all`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/pg.sh
+ensure_postgres
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust (https://rustup.rs) and run this again" >&2
+  exit 1
+fi
+cargo build --release --bin cicero
+
+# A fixed local token for the job API unless one is configured.
+if [ -z "${JOB_API_TOKEN:-}" ]; then
+  if [ ! -s .cicero/api-token ]; then
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > .cicero/api-token
+  fi
+  JOB_API_TOKEN=$(cat .cicero/api-token)
+  export JOB_API_TOKEN
+fi
+export BACKUP_DIR="${BACKUP_DIR:-$PWD/backups}"
+
+./target/release/cicero demo
+echo "cicero: http://127.0.0.1:${PORT:-3000}/  job API token: $JOB_API_TOKEN" >&2
+exec ./target/release/cicero all
