@@ -332,6 +332,25 @@ mod tests {
     }
 
     #[test]
+    fn env_example_lists_every_setting() {
+        let example = include_str!("../.env.example");
+        let source = include_str!("config.rs");
+        let mut names: Vec<&str> = source
+            .split("get(\"")
+            .skip(1)
+            .chain(source.split("num(&get, \"").skip(1))
+            .chain(source.split("num(get, \"").skip(1))
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !n.is_empty())
+            .collect();
+        names.extend(["CRON_BACKUP_DB", "JOB_TIMEOUT_MS_BACKUP_DB", "JOB_TIMEOUT_MS_PING", "RUST_LOG"]);
+        assert!(names.len() > 15, "found {names:?}");
+        for n in names {
+            assert!(example.contains(&format!("{n}=")), ".env.example lacks {n}");
+        }
+    }
+
+    #[test]
     fn legacy_db_settings_build_a_url() {
         let s = parse(&[
             ("DB_HOST", "db.local"),

@@ -147,7 +147,7 @@ async fn openapi_describes_every_route() {
     for (path, method) in routes {
         assert!(doc["paths"][path][method].is_object(), "openapi.json lacks {method} {path}");
     }
-    let states = doc["components"]["schemas"]["Job"]["properties"]["state"]["enum"].clone();
+    let states = doc["components"]["schemas"]["JobState"]["enum"].clone();
     assert_eq!(states, json!(cicero::platform::jobs::STATES));
     db.drop_db().await;
 }
