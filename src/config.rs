@@ -33,6 +33,9 @@ pub struct Settings {
     pub pg_dump: String,
     pub worker_concurrency: usize,
     pub queue_concurrency: BTreeMap<String, usize>,
+    /// Jobs claimed ahead of free handler slots (per queue and process); 0 = the concurrency.
+    pub prefetch: usize,
+
     pub poll_interval: Duration,
     pub heartbeat: Duration,
     pub rescue_after: Duration,
@@ -92,6 +95,7 @@ impl Settings {
             pg_dump: get("PG_DUMP").unwrap_or_else(|| "pg_dump".into()),
             worker_concurrency,
             queue_concurrency: queue_concurrency(get("QUEUE_CONCURRENCY").as_deref())?,
+            prefetch: num(&get, "WORKER_PREFETCH", 0usize)?,
             poll_interval: Duration::from_millis(
                 num(&get, "WORKER_POLL_INTERVAL_MS", 1000u64)?.max(10),
             ),
@@ -118,6 +122,16 @@ impl Settings {
             ms.or_else(|| cicero_jobs::spec(kind).map(|s| s.timeout_ms))
                 .unwrap_or(60_000),
         )
+    }
+
+    /// How many claimed jobs a queue buffers in one process: `WORKER_PREFETCH`, or the queue's
+    /// concurrency when that is 0 (unset). Claims refill it in batches of at least half.
+    pub fn prefetch(&self, queue: &str) -> usize {
+        if self.prefetch > 0 {
+            self.prefetch
+        } else {
+            self.concurrency(queue)
+        }
     }
 
     pub fn require_api_token(&self) -> Result<&str, ConfigError> {
@@ -343,7 +357,12 @@ mod tests {
             .filter_map(|rest| rest.split('"').next())
             .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !n.is_empty())
             .collect();
-        names.extend(["CRON_BACKUP_DB", "JOB_TIMEOUT_MS_BACKUP_DB", "JOB_TIMEOUT_MS_PING", "RUST_LOG"]);
+        names.extend([
+            "CRON_BACKUP_DB",
+            "JOB_TIMEOUT_MS_BACKUP_DB",
+            "JOB_TIMEOUT_MS_PING",
+            "RUST_LOG",
+        ]);
         assert!(names.len() > 15, "found {names:?}");
         for n in names {
             assert!(example.contains(&format!("{n}=")), ".env.example lacks {n}");

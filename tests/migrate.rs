@@ -7,8 +7,13 @@ use common::TestDb;
 async fn migrating_twice_changes_nothing() {
     let db = TestDb::new().await;
     let before: i64 = db.count("SELECT count(*) FROM _sqlx_migrations").await;
-    cicero::platform::migrate(&db.pool).await.expect("second migrate");
-    assert_eq!(db.count("SELECT count(*) FROM _sqlx_migrations").await, before);
+    cicero::platform::migrate(&db.pool)
+        .await
+        .expect("second migrate");
+    assert_eq!(
+        db.count("SELECT count(*) FROM _sqlx_migrations").await,
+        before
+    );
     db.drop_db().await;
 }
 
@@ -16,11 +21,13 @@ async fn migrating_twice_changes_nothing() {
 async fn a_legacy_database_with_data_is_upgraded_in_place() {
     let db = TestDb::new().await;
     // Turn the test database into a legacy one: only the legacy schema, no migration history.
-    sqlx::raw_sql("DROP SCHEMA cicero CASCADE; DROP SCHEMA apalis CASCADE; DROP TABLE _sqlx_migrations;
-                   ALTER TABLE insta_post DROP COLUMN like_count;")
-        .execute(&db.pool)
-        .await
-        .unwrap();
+    sqlx::raw_sql(
+        "DROP SCHEMA cicero CASCADE; DROP SCHEMA apalis CASCADE; DROP TABLE _sqlx_migrations;
+                   ALTER TABLE insta_post DROP COLUMN like_count;",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
     sqlx::raw_sql(
         r#"INSERT INTO clients (client_id, nama, client_type) VALUES ('POLRES_X', 'Polres X', 'org');
            INSERT INTO "user" (user_id, nama, client_id) VALUES ('123', 'ANDI', 'POLRES_X');
@@ -30,11 +37,24 @@ async fn a_legacy_database_with_data_is_upgraded_in_place() {
     .execute(&db.pool)
     .await
     .unwrap();
-    let off_before = db.count("SELECT count(*) FROM cron_job_config WHERE NOT is_active").await;
-    cicero::platform::migrate(&db.pool).await.expect("upgrade in place");
-    assert_eq!(db.count(r#"SELECT count(*) FROM "user" WHERE user_id = '123' AND client_id = 'POLRES_X'"#).await, 1);
+    let off_before = db
+        .count("SELECT count(*) FROM cron_job_config WHERE NOT is_active")
+        .await;
+    cicero::platform::migrate(&db.pool)
+        .await
+        .expect("upgrade in place");
+    assert_eq!(
+        db.count(r#"SELECT count(*) FROM "user" WHERE user_id = '123' AND client_id = 'POLRES_X'"#)
+            .await,
+        1
+    );
     assert_eq!(db.count("SELECT count(*) FROM insta_post WHERE shortcode = 'abc' AND caption = 'hi' AND like_count IS NULL").await, 1);
-    assert_eq!(db.count("SELECT count(*) FROM cron_job_config WHERE NOT is_active").await, off_before, "seeds never overwrite");
+    assert_eq!(
+        db.count("SELECT count(*) FROM cron_job_config WHERE NOT is_active")
+            .await,
+        off_before,
+        "seeds never overwrite"
+    );
     assert_eq!(db.count("SELECT count(*) FROM cicero.jobs").await, 0);
     db.drop_db().await;
 }

@@ -24,6 +24,9 @@ pub struct BenchArgs {
     /// Worker concurrencies to drain with.
     #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
     pub concurrency: Vec<usize>,
+    /// Prefetch settings to drain with (0 = the concurrency, the default of WORKER_PREFETCH).
+    #[arg(long, value_delimiter = ',', default_value = "0,256")]
+    pub prefetch: Vec<usize>,
     /// Jobs for the single-enqueue rate.
     #[arg(long, default_value_t = 2000)]
     pub single: usize,
@@ -117,11 +120,24 @@ async fn measure(s: &Settings, pool: &PgPool, args: &BenchArgs) -> anyhow::Resul
     );
 
     // Drain.
-    println!("| drain | jobs | concurrency | jobs/s |\n|---|---|---|---|");
+    println!(
+        "| drain | jobs | concurrency | prefetch | jobs/s (worker start → last done) | jobs/s (first claim → last done) |\n|---|---|---|---|---|---|"
+    );
     for &n in &args.sizes {
         for &c in &args.concurrency {
-            let d = drain(s, pool, n, c).await?;
-            println!("| cicero | {n} | {c} | {} |", rate(n, d));
+            for &p in &args.prefetch {
+                let (total, steady) = drain(s, pool, n, c, p).await?;
+                let shown = if p == 0 {
+                    format!("{c} (default)")
+                } else {
+                    p.to_string()
+                };
+                println!(
+                    "| cicero | {n} | {c} | {shown} | {} | {} |",
+                    rate(n, total),
+                    rate(n, steady)
+                );
+            }
         }
     }
 
@@ -174,14 +190,23 @@ async fn fill(pool: &PgPool, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn worker_settings(s: &Settings, c: usize) -> Settings {
+fn worker_settings(s: &Settings, c: usize, prefetch: usize) -> Settings {
     let mut s = s.clone();
+    s.prefetch = prefetch;
     s.queue_concurrency.insert("diagnostics".into(), c);
     s.poll_interval = Duration::from_millis(100);
     s
 }
 
-async fn drain(s: &Settings, pool: &PgPool, n: usize, c: usize) -> anyhow::Result<Duration> {
+/// Returns the time from worker start to the last job done, and from the first claim to the
+/// last job done (the steady rate, without process start-up).
+async fn drain(
+    s: &Settings,
+    pool: &PgPool,
+    n: usize,
+    c: usize,
+    prefetch: usize,
+) -> anyhow::Result<(Duration, Duration)> {
     reset(pool).await?;
     fill(pool, n).await?;
     sqlx::query("VACUUM ANALYZE cicero.jobs")
@@ -190,7 +215,7 @@ async fn drain(s: &Settings, pool: &PgPool, n: usize, c: usize) -> anyhow::Resul
     sqlx::query("CHECKPOINT").execute(pool).await?;
     let stop = CancellationToken::new();
     let ctx = Arc::new(Ctx {
-        settings: worker_settings(s, c),
+        settings: worker_settings(s, c, prefetch),
         pool: pool.clone(),
     });
     let t = Instant::now();
@@ -208,7 +233,12 @@ async fn drain(s: &Settings, pool: &PgPool, n: usize, c: usize) -> anyhow::Resul
     let d = t.elapsed();
     stop.cancel();
     worker.await??;
-    Ok(d)
+    let steady: f64 = sqlx::query_scalar(
+        "SELECT EXTRACT(EPOCH FROM max(finished_at) - min(started_at))::float8 FROM cicero.job_attempts",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((d, Duration::from_secs_f64(steady.max(1e-6))))
 }
 
 async fn wait_until(pool: &PgPool, sql: &'static str, n: i64) -> anyhow::Result<()> {
@@ -229,7 +259,7 @@ async fn latency(s: &Settings, pool: &PgPool, samples: usize) -> anyhow::Result<
     reset(pool).await?;
     let stop = CancellationToken::new();
     let ctx = Arc::new(Ctx {
-        settings: worker_settings(s, 8),
+        settings: worker_settings(s, 8, 0),
         pool: pool.clone(),
     });
     let worker = tokio::spawn(super::worker::run(

@@ -131,7 +131,11 @@ async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sql
         run_ats.push(run_at);
     }
     // Only the current lease holder may move the row (a job rescued from us meanwhile stays
-    // with its new owner); the attempt is recorded either way.
+    // with its new owner); the attempt is recorded either way. `locked_by` is set only while a
+    // row is running, so it is the whole guard. Deliberately no `state = 'running'` here: it
+    // would let the planner drive the join from the partial running index, whose row estimate
+    // is ~0 right after a bulk load, and loop over the batch per row (seconds per batch).
+    // Without it the join is a primary-key lookup per outcome.
     sqlx::query(
         "WITH o AS (
              SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::jsonb[],
@@ -146,7 +150,7 @@ async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sql
                     last_error = COALESCE(o.error, j.last_error),
                     locked_by = NULL
                FROM o
-              WHERE j.id = o.id AND j.state = 'running' AND j.locked_by = $9 AND j.attempt = o.attempt)
+              WHERE j.id = o.id AND j.locked_by = $9 AND j.attempt = o.attempt)
          INSERT INTO cicero.job_attempts (job_id, attempt, worker, started_at, finished_at, outcome, error)
          SELECT id, attempt, $9, started_at, finished_at, outcome, error FROM o",
     )

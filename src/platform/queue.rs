@@ -48,12 +48,15 @@ pub struct QueueClosed;
 #[derive(Clone)]
 pub struct PgQueue {
     rx: Arc<Mutex<mpsc::Receiver<ClaimedJob>>>,
+    /// Tells the fetcher a job left the channel (it refills in batches, not one by one).
+    taken: Arc<Notify>,
 }
 
 impl PgQueue {
-    pub fn new(rx: mpsc::Receiver<ClaimedJob>) -> Self {
+    pub fn new(rx: mpsc::Receiver<ClaimedJob>, taken: Arc<Notify>) -> Self {
         PgQueue {
             rx: Arc::new(Mutex::new(rx)),
+            taken,
         }
     }
 }
@@ -80,6 +83,7 @@ impl Backend for PgQueue {
         };
         rx.poll_recv(cx).map(|job| {
             job.map(|job| {
+                self.taken.notify_one();
                 let attempt = usize::try_from(job.attempt).unwrap_or_default();
                 let id = TaskId::from_int(u64::try_from(job.id).unwrap_or_default());
                 Ok(TaskBuilder::new(job).task_id(id).attempt(attempt).build())
@@ -166,6 +170,8 @@ pub struct Fetcher {
     pub worker: String,
     pub tx: mpsc::Sender<ClaimedJob>,
     pub wake: Arc<Notify>,
+    /// Signalled by the backend whenever it takes a job from the channel.
+    pub taken: Arc<Notify>,
     pub poll_interval: Duration,
     pub stop: CancellationToken,
 }
@@ -174,13 +180,16 @@ impl Fetcher {
     pub async fn run(self) {
         let mut failures = 0u32;
         loop {
-            // Wait for room in the channel.
-            if self.tx.capacity() == 0 {
+            // Refill in batches: wait until at least half the channel is free. Claiming as
+            // soon as one slot frees would mean one claim statement per job.
+            let low_water = (self.tx.max_capacity() / 2).max(1);
+            while self.tx.capacity() < low_water {
+                if self.tx.is_closed() {
+                    return;
+                }
                 tokio::select! {
-                    permit = self.tx.reserve() => match permit {
-                        Ok(p) => drop(p),
-                        Err(_) => return,
-                    },
+                    _ = self.taken.notified() => {}
+                    _ = tokio::time::sleep(self.poll_interval) => {}
                     _ = self.stop.cancelled() => return,
                 }
             }

@@ -87,18 +87,20 @@ pub async fn run(
     for queue in &queues {
         let concurrency = s.concurrency(queue);
         // Room for one batch beyond the running jobs keeps workers busy between claims.
-        let (tx, rx) = mpsc::channel::<ClaimedJob>(concurrency.max(1));
+        let (tx, rx) = mpsc::channel::<ClaimedJob>(s.prefetch(queue).max(1));
+        let taken = Arc::new(tokio::sync::Notify::new());
         let fetcher = Fetcher {
             pool: pool.clone(),
             queue: queue.clone(),
             worker: instance.clone(),
             tx,
             wake: wakers.get(queue).cloned().unwrap_or_default(),
+            taken: taken.clone(),
             poll_interval: s.poll_interval,
             stop: background.clone(),
         };
         fetchers.push(tokio::spawn(fetcher.run()));
-        let backend = PgQueue::new(rx);
+        let backend = PgQueue::new(rx, taken);
         let (name, rt) = (format!("{instance}/{queue}"), rt.clone());
         monitor = monitor.register(move |_| {
             WorkerBuilder::new(name.as_str())
