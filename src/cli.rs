@@ -290,10 +290,21 @@ async fn run(command: Command) -> Result<(), Failure> {
                 settings: s.clone(),
                 pool: pool.clone(),
             });
+            // One part failing (e.g. the port is taken) stops the others instead of leaving a
+            // half-running process.
             let (web, work, clock) = tokio::join!(
-                http::serve(state, &s.bind, s.port, stop.clone()),
-                platform::worker::run(ctx, queues, stop.clone()),
-                platform::scheduler::run(pool, s.cron_overrides.clone(), stop.clone()),
+                stop_all_on_error(
+                    http::serve(state, &s.bind, s.port, stop.clone()),
+                    stop.clone()
+                ),
+                stop_all_on_error(
+                    platform::worker::run(ctx, queues, stop.clone()),
+                    stop.clone()
+                ),
+                stop_all_on_error(
+                    platform::scheduler::run(pool, s.cron_overrides.clone(), stop.clone()),
+                    stop.clone()
+                ),
             );
             web?;
             work?;
@@ -307,6 +318,17 @@ async fn run(command: Command) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+async fn stop_all_on_error(
+    part: impl std::future::Future<Output = anyhow::Result<()>>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let result = part.await;
+    if result.is_err() {
+        stop.cancel();
+    }
+    result
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<(), Failure> {

@@ -169,7 +169,8 @@ async fn a_switched_off_cron_entry_enqueues_nothing() {
 #[tokio::test]
 async fn bad_settings_stop_start_up_naming_the_setting() {
     let db = TestDb::new().await;
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (&["serve"], &[("PORT", "eighty")], "setting PORT: "),
         (&["serve"], &[], "setting JOB_API_TOKEN: "),
         (

@@ -132,15 +132,17 @@ async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sql
     }
     // Only the current lease holder may move the row (a job rescued from us meanwhile stays
     // with its new owner); the attempt is recorded either way. `locked_by` is set only while a
-    // row is running, so it is the whole guard. Deliberately no `state = 'running'` here: it
-    // would let the planner drive the join from the partial running index, whose row estimate
-    // is ~0 right after a bulk load, and loop over the batch per row (seconds per batch).
-    // Without it the join is a primary-key lookup per outcome.
+    // row is running, so it is the whole guard. It is compared with a column of `o`, not with
+    // the parameter: as a filter on `jobs` alone the planner estimates it from statistics in
+    // which almost every `locked_by` is NULL (~1 row), scans `jobs` first and loops over the
+    // whole batch per row (seconds per batch). As a join clause the only access path left is
+    // the primary key: one index probe per outcome.
     sqlx::query(
         "WITH o AS (
-             SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::jsonb[],
-                                  $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
-               AS o(id, attempt, outcome, error, result, run_at, started_at, finished_at)),
+             SELECT o.*, $9::text AS worker
+               FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::jsonb[],
+                           $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
+                 AS o(id, attempt, outcome, error, result, run_at, started_at, finished_at)),
          upd AS (
              UPDATE cicero.jobs j
                 SET state = CASE o.outcome WHEN 'retry' THEN 'pending' ELSE o.outcome END,
@@ -150,7 +152,7 @@ async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sql
                     last_error = COALESCE(o.error, j.last_error),
                     locked_by = NULL
                FROM o
-              WHERE j.id = o.id AND j.locked_by = $9 AND j.attempt = o.attempt)
+              WHERE j.id = o.id AND j.locked_by = o.worker AND j.attempt = o.attempt)
          INSERT INTO cicero.job_attempts (job_id, attempt, worker, started_at, finished_at, outcome, error)
          SELECT id, attempt, $9, started_at, finished_at, outcome, error FROM o",
     )

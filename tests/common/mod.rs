@@ -150,7 +150,9 @@ impl TestDb {
     /// The `cicero` binary with this database and fast worker timings.
     pub fn cicero(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cicero"));
+        // A temp cwd, so a developer's .env in the checkout cannot leak into the child.
         cmd.args(args)
+            .current_dir(std::env::temp_dir())
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", &self.url)
