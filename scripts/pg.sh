@@ -1,7 +1,14 @@
-# Sourced by run.sh and test.sh: makes sure a PostgreSQL server is reachable and exports
+# Sourced by run.sh and test.sh. ensure_postgres makes sure a PostgreSQL server is reachable and exports
 # DATABASE_URL. If DATABASE_URL is already set it is used as is. Otherwise a private cluster
 # is created (once) in .cicero/pg with the system's PostgreSQL binaries (the Debian package
 # is installed when missing) and started on 127.0.0.1:${CICERO_PG_PORT:-54329}.
+
+require_cargo() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install Rust (https://rustup.rs) and run this again" >&2
+    exit 1
+  fi
+}
 
 cicero_root() { cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd; }
 
@@ -55,4 +62,18 @@ ensure_postgres() {
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/cicero"
   # pg_dump must match the server's major version: use the same installation's.
   export PG_DUMP="${PG_DUMP:-$bin/pg_dump}"
+}
+
+# Drops databases left behind by integration tests that failed before cleaning up.
+drop_stale_test_databases() {
+  local psql_bin admin
+  psql_bin="$(pg_bindir)/psql"
+  [ -x "$psql_bin" ] || psql_bin=$(command -v psql || true)
+  [ -n "$psql_bin" ] || return 0
+  admin="${DATABASE_URL%/*}/postgres"
+  "$psql_bin" "$admin" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'cicero\_t\_%'" 2>/dev/null |
+    while read -r db; do
+      [ -n "$db" ] && "$psql_bin" "$admin" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1
+    done
+  return 0
 }

@@ -6,10 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/pg.sh
 ensure_postgres
 
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "cargo not found: install Rust (https://rustup.rs) and run this again" >&2
-  exit 1
-fi
+require_cargo
 cargo build --release --bin cicero
 
 # A fixed local token for the job API unless one is configured.

@@ -6,11 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 ensure_postgres
-
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "cargo not found: install Rust (https://rustup.rs) and run this again" >&2
-  exit 1
-fi
+drop_stale_test_databases
+require_cargo
 # Build-time sqlx checks must not look at the test database (see .cargo/config.toml).
 export SQLX_OFFLINE=true
 if cargo nextest --version >/dev/null 2>&1; then
