@@ -50,7 +50,14 @@ ensure_postgres() {
     as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$root/.cicero" "$log" 2>/dev/null
-  if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  if as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    # Already running (maybe on a port other than the default): read it from its pid file.
+    port=$(sed -n 4p "$data/postmaster.pid")
+  else
+    # Another checkout's cluster may hold the port: take the next free one.
+    while "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" >/dev/null 2>&1 || [ $? -ne 2 ]; do
+      port=$((port + 1))
+    done
     echo "postgres: starting the private cluster on 127.0.0.1:$port" >&2
     as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
       -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
