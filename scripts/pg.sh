@@ -46,10 +46,11 @@ ensure_postgres() {
   if [ ! -f "$data/PG_VERSION" ]; then
     echo "postgres: creating a private cluster in $data" >&2
     mkdir -p "$data"
-    [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$root/.cicero"
+    if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$root/.cicero"; fi
     as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$root/.cicero" "$log" 2>/dev/null
+  touch "$log"
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$root/.cicero" "$log"; fi
   if as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     # Already running (maybe on a port other than the default): read it from its pid file.
     port=$(sed -n 4p "$data/postmaster.pid")
