@@ -81,7 +81,9 @@ drop_stale_test_databases() {
   admin="${DATABASE_URL%/*}/postgres"
   "$psql_bin" "$admin" -tAc "SELECT datname FROM pg_database WHERE datname LIKE 'cicero\_t\_%'" 2>/dev/null |
     while read -r db; do
-      [ -n "$db" ] && "$psql_bin" "$admin" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1
-    done
+      if [ -n "$db" ]; then
+        "$psql_bin" "$admin" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+      fi
+    done || true
   return 0
 }
