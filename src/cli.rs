@@ -74,9 +74,18 @@ enum JobCommand {
         queue: Option<String>,
         #[arg(long)]
         kind: Option<String>,
+        /// Text the payload contains, e.g. a client id.
+        #[arg(long)]
+        q: Option<String>,
         #[arg(long, default_value_t = 1)]
         page: i64,
     },
+    /// Cancel a pending job, or interrupt a running one.
+    Cancel { id: i64 },
+    /// Pause a queue for every worker process (running jobs finish).
+    Pause { queue: String },
+    /// Resume a paused queue.
+    Resume { queue: String },
     /// Put a failed job back to pending.
     Retry { id: i64 },
 }
@@ -250,10 +259,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             let pool = connect(&s).await?;
             require_schema(&pool).await?;
             http::serve(
-                Arc::new(AppState {
-                    pool,
-                    api_token: token,
-                }),
+                Arc::new(AppState::new(pool, token, s.rate_limits.clone())),
                 &s.bind,
                 s.port,
                 shutdown_token(),
@@ -281,10 +287,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             let pool = connect(&s).await?;
             require_schema(&pool).await?;
             let stop = shutdown_token();
-            let state = Arc::new(AppState {
-                pool: pool.clone(),
-                api_token: token,
-            });
+            let state = Arc::new(AppState::new(pool.clone(), token, s.rate_limits.clone()));
             let queues = queues_arg(Vec::new())?;
             let ctx = Arc::new(Ctx {
                 settings: s.clone(),
@@ -378,10 +381,22 @@ async fn job_command(s: &Settings, cmd: JobCommand) -> Result<(), Failure> {
             state,
             queue,
             kind,
+            q,
             page,
         } => {
-            let page =
-                jobs::list(&pool, &jobs::Filter { state, queue, kind }, page.max(1), 50).await?;
+            let page = jobs::list(
+                &pool,
+                &jobs::Filter {
+                    state,
+                    queue,
+                    kind,
+                    q,
+                    ..Default::default()
+                },
+                page.max(1),
+                50,
+            )
+            .await?;
             for j in &page.jobs {
                 println!(
                     "{:>8}  {:<12} {:<12} {:<8} {}/{}  {}",
@@ -413,6 +428,42 @@ async fn job_command(s: &Settings, cmd: JobCommand) -> Result<(), Failure> {
                 });
             }
         },
+        JobCommand::Cancel { id } => match jobs::cancel(&pool, id).await? {
+            jobs::CancelOutcome::Cancelled => println!("job {id} cancelled"),
+            jobs::CancelOutcome::Requested => {
+                println!("job {id} is running; its worker will interrupt it")
+            }
+            jobs::CancelOutcome::NotFound => {
+                return Err(Failure {
+                    code: 1,
+                    message: format!("job {id} not found"),
+                });
+            }
+            jobs::CancelOutcome::WrongState(st) => {
+                return Err(Failure {
+                    code: 1,
+                    message: format!(
+                        "job {id} is {st}; only pending or running jobs can be cancelled"
+                    ),
+                });
+            }
+        },
+        JobCommand::Pause { queue } | JobCommand::Resume { queue }
+            if !cicero_jobs::QUEUES.contains(&queue.as_str()) =>
+        {
+            return Err(usage(format!(
+                "unknown queue {queue:?} (known: {})",
+                cicero_jobs::QUEUES.join(", ")
+            )));
+        }
+        JobCommand::Pause { queue } => {
+            jobs::set_paused(&pool, &queue, true, "cli").await?;
+            println!("queue {queue} paused");
+        }
+        JobCommand::Resume { queue } => {
+            jobs::set_paused(&pool, &queue, false, "cli").await?;
+            println!("queue {queue} resumed");
+        }
     }
     Ok(())
 }

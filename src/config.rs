@@ -44,6 +44,17 @@ pub struct Settings {
     pub cron_overrides: BTreeMap<String, String>,
     /// `JOB_TIMEOUT_MS_<KIND>` overrides of a kind's per-attempt timeout.
     pub timeout_overrides: BTreeMap<String, u64>,
+    /// Cluster-wide rate limits by key (`RATE_LIMITS`); a pattern ending in `*` is a prefix.
+    pub rate_limits: Vec<(String, RateLimit)>,
+    pub retain_done_days: u32,
+    pub retain_failed_days: u32,
+}
+
+/// At most `max` grants in any sliding `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window: Duration,
 }
 
 impl Settings {
@@ -104,6 +115,9 @@ impl Settings {
             shutdown_grace: Duration::from_secs(num(&get, "WORKER_SHUTDOWN_GRACE_SECS", 30u64)?),
             cron_overrides: cron_overrides(&get)?,
             timeout_overrides: timeout_overrides(&get)?,
+            rate_limits: rate_limits(get("RATE_LIMITS").as_deref())?,
+            retain_done_days: num(&get, "RETAIN_DONE_DAYS", 7u32)?.max(1),
+            retain_failed_days: num(&get, "RETAIN_FAILED_DAYS", 30u32)?.max(1),
         })
     }
 
@@ -132,6 +146,11 @@ impl Settings {
         } else {
             self.concurrency(queue)
         }
+    }
+
+    /// The limit of a rate key (see [`find_limit`]).
+    pub fn rate_limit(&self, key: &str) -> Option<RateLimit> {
+        find_limit(&self.rate_limits, key)
     }
 
     pub fn require_api_token(&self) -> Result<&str, ConfigError> {
@@ -242,6 +261,62 @@ fn timeout_overrides(
     Ok(out)
 }
 
+/// The limit of a rate key: an exact pattern first, then the longest matching `prefix*`.
+pub fn find_limit(limits: &[(String, RateLimit)], key: &str) -> Option<RateLimit> {
+    if let Some((_, l)) = limits.iter().find(|(p, _)| p == key) {
+        return Some(*l);
+    }
+    limits
+        .iter()
+        .filter_map(|(p, l)| {
+            p.strip_suffix('*')
+                .filter(|prefix| key.starts_with(prefix))
+                .map(|prefix| (prefix.len(), *l))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, l)| l)
+}
+
+/// `rapidapi:*=10/1s,whatsapp:*=20/60s` → limits by key pattern.
+fn rate_limits(raw: Option<&str>) -> Result<Vec<(String, RateLimit)>, ConfigError> {
+    let mut out = Vec::new();
+    for part in raw
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let err = || {
+            bad(
+                "RATE_LIMITS",
+                format!("{part:?} is not key=N/SECONDSs (e.g. rapidapi:*=10/1s)"),
+            )
+        };
+        let (key, spec) = part.rsplit_once('=').ok_or_else(err)?;
+        let (n, per) = spec.split_once('/').ok_or_else(err)?;
+        let max: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(err)?;
+        let secs: f64 = per
+            .trim()
+            .trim_end_matches('s')
+            .parse()
+            .ok()
+            .filter(|s: &f64| *s > 0.0 && *s <= 86_400.0)
+            .ok_or_else(err)?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(err());
+        }
+        out.push((
+            key.to_string(),
+            RateLimit {
+                max,
+                window: Duration::from_secs_f64(secs),
+            },
+        ));
+    }
+    Ok(out)
+}
+
 /// `maintenance=1,diagnostics=4` → per-queue concurrency; names must be catalogue queues.
 fn queue_concurrency(raw: Option<&str>) -> Result<BTreeMap<String, usize>, ConfigError> {
     let mut out = BTreeMap::new();
@@ -314,6 +389,10 @@ mod tests {
             (&[("DB_NAME", "x"), ("DB_PORT", "abc")], "DB_PORT"),
             (&[URL, ("CRON_BACKUP_DB", "0 4 * * *")], "CRON_BACKUP_DB"),
             (&[URL, ("JOB_TIMEOUT_MS_PING", "0")], "JOB_TIMEOUT_MS_PING"),
+            (&[URL, ("RATE_LIMITS", "rapidapi=10")], "RATE_LIMITS"),
+            (&[URL, ("RATE_LIMITS", "rapidapi=0/1s")], "RATE_LIMITS"),
+            (&[URL, ("RATE_LIMITS", "=5/1s")], "RATE_LIMITS"),
+            (&[URL, ("RETAIN_DONE_DAYS", "a week")], "RETAIN_DONE_DAYS"),
             (
                 &[URL, ("JOB_TIMEOUT_MS_PING", "soon")],
                 "JOB_TIMEOUT_MS_PING",
@@ -338,6 +417,25 @@ mod tests {
         assert_eq!(s.timeout("ping"), Duration::from_secs(30));
         let s = parse(&[URL, ("JOB_TIMEOUT_MS_PING", "250")]).unwrap();
         assert_eq!(s.timeout("ping"), Duration::from_millis(250));
+        let s = parse(&[
+            URL,
+            (
+                "RATE_LIMITS",
+                "rapidapi:*=10/1s, rapidapi:key1=2/1s,whatsapp:*=20/60s",
+            ),
+        ])
+        .unwrap();
+        let ten = RateLimit {
+            max: 10,
+            window: Duration::from_secs(1),
+        };
+        assert_eq!(s.rate_limit("rapidapi:key2"), Some(ten));
+        assert_eq!(s.rate_limit("rapidapi:key1").map(|l| l.max), Some(2));
+        assert_eq!(
+            s.rate_limit("whatsapp:main").map(|l| l.window),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(s.rate_limit("other"), None);
         let s = parse(&[URL, ("CRON_BACKUP_DB", "*/2 * * * * *")]).unwrap();
         assert_eq!(
             s.cron_overrides.get("backup_db").map(String::as_str),

@@ -23,10 +23,11 @@ struct Api {
 impl Api {
     fn new(db: &TestDb) -> Api {
         Api {
-            app: router(Arc::new(AppState {
-                pool: db.pool.clone(),
-                api_token: TOKEN.into(),
-            })),
+            app: router(Arc::new(AppState::new(
+                db.pool.clone(),
+                TOKEN.into(),
+                Vec::new(),
+            ))),
         }
     }
 

@@ -25,5 +25,12 @@ impl Job for BackupDb {
         timeout_ms: 30 * 60_000,
         summary: "pg_dump of the database into BACKUP_DIR (gzip), keeping the newest N",
         example: r#"{"keep":7}"#,
+        // One backup at a time: a second request while one is queued or running is that one.
+        unique: Some(crate::Unique {
+            fields: &[],
+            period_secs: 0,
+            states: crate::WHILE_ACTIVE,
+        }),
+        rate_key: None,
     };
 }

@@ -7,6 +7,7 @@
 
 pub mod backup_db;
 pub mod ping;
+pub mod prune_jobs;
 pub mod schedule;
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -19,6 +20,24 @@ pub struct Backoff {
     pub max_ms: u64,
     pub jitter: f64,
 }
+
+/// Deduplication of a kind: while a job with the same key is in one of `states`, enqueueing
+/// another returns the existing one. The key is the kind, the values of `fields` in the payload
+/// and, with a `period_secs`, the period the enqueue falls in (periods are aligned to the Unix
+/// epoch, so a 300 s period is a five-minute clock slot).
+#[derive(Debug, Clone, Copy)]
+pub struct Unique {
+    pub fields: &'static [&'static str],
+    /// 0: no period (unique for as long as a job is in `states`).
+    pub period_secs: u64,
+    pub states: &'static [&'static str],
+}
+
+/// States in which a job usually blocks its duplicates.
+pub const WHILE_ACTIVE: &[&str] = &["pending", "running"];
+
+/// Computes the rate-limit key of a job from its payload (`None`: not limited).
+pub type RateKey = fn(&serde_json::Value) -> Option<String>;
 
 /// The policy of one job kind.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +55,36 @@ pub struct JobSpec {
     pub summary: &'static str,
     /// A valid example payload (JSON text), used by docs and as a form template.
     pub example: &'static str,
+    pub unique: Option<Unique>,
+    /// Cluster-wide rate-limit key; the limits themselves are settings (`RATE_LIMITS`).
+    pub rate_key: Option<RateKey>,
+}
+
+impl JobSpec {
+    /// The deduplication key of a payload enqueued at `now_secs` (Unix seconds), or `None`
+    /// when the kind is not unique or a key field is missing or null.
+    pub fn unique_key(&self, payload: &serde_json::Value, now_secs: i64) -> Option<String> {
+        let u = self.unique?;
+        let mut parts = Vec::with_capacity(u.fields.len());
+        for f in u.fields {
+            match payload.get(f) {
+                None | Some(serde_json::Value::Null) => return None,
+                Some(serde_json::Value::String(s)) => parts.push(format!("{f}={s}")),
+                Some(v) => parts.push(format!("{f}={v}")),
+            }
+        }
+        let slot = if u.period_secs == 0 {
+            0
+        } else {
+            now_secs.div_euclid(u.period_secs as i64)
+        };
+        Some(format!("{}:{}:{slot}", self.kind, parts.join(",")))
+    }
+
+    /// Whether a job of this kind in `state` still holds its unique key.
+    pub fn holds_key_in(&self, state: &str) -> bool {
+        self.unique.is_some_and(|u| u.states.contains(&state))
+    }
 }
 
 /// Implemented by every payload type: ties it to its catalogue entry.
@@ -47,7 +96,11 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
 pub const QUEUES: &[&str] = &["maintenance", "diagnostics"];
 
 /// Every job kind.
-pub const CATALOGUE: &[JobSpec] = &[backup_db::BackupDb::SPEC, ping::Ping::SPEC];
+pub const CATALOGUE: &[JobSpec] = &[
+    backup_db::BackupDb::SPEC,
+    ping::Ping::SPEC,
+    prune_jobs::PruneJobs::SPEC,
+];
 
 /// Why a payload does not fit its kind; `field` is the JSON path of the offending part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +142,7 @@ pub fn validate(
     let checked = match kind {
         "backup_db" => decode::<backup_db::BackupDb>(payload).map(drop),
         "ping" => decode::<ping::Ping>(payload).map(drop),
+        "prune_jobs" => decode::<prune_jobs::PruneJobs>(payload).map(drop),
         _ => return Err(ValidateError::UnknownKind(kind.to_string())),
     };
     checked.map(|()| spec).map_err(ValidateError::Payload)
@@ -136,6 +190,13 @@ mod tests {
             );
             assert!(s.max_attempts >= 1, "{}", s.kind);
             assert!(s.timeout_ms > 0, "{}", s.kind);
+            for st in s.unique.map(|u| u.states).unwrap_or_default() {
+                assert!(
+                    ["pending", "running", "done", "failed", "cancelled"].contains(st),
+                    "{}: state {st}",
+                    s.kind
+                );
+            }
             assert!(
                 CATALOGUE[i + 1..].iter().all(|o| o.kind != s.kind),
                 "{} twice",
@@ -154,6 +215,7 @@ mod tests {
     fn examples_decode_into_their_payloads() {
         serde_json::from_str::<backup_db::BackupDb>(backup_db::BackupDb::SPEC.example).unwrap();
         serde_json::from_str::<ping::Ping>(ping::Ping::SPEC.example).unwrap();
+        serde_json::from_str::<prune_jobs::PruneJobs>(prune_jobs::PruneJobs::SPEC.example).unwrap();
     }
 
     #[test]
@@ -191,6 +253,75 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn unique_keys_from_fields_and_period() {
+        use serde_json::json;
+        const U: JobSpec = JobSpec {
+            unique: Some(Unique {
+                fields: &["client_id", "platform"],
+                period_secs: 300,
+                states: WHILE_ACTIVE,
+            }),
+            ..ping::Ping::SPEC
+        };
+        let p = json!({"client_id": "POLRES_X", "platform": "instagram", "other": 1});
+        let cases = [
+            (
+                p.clone(),
+                1_000,
+                Some("ping:client_id=POLRES_X,platform=instagram:3"),
+            ),
+            (
+                p.clone(),
+                1_199,
+                Some("ping:client_id=POLRES_X,platform=instagram:3"),
+            ),
+            (
+                p.clone(),
+                1_200,
+                Some("ping:client_id=POLRES_X,platform=instagram:4"),
+            ),
+            (json!({"client_id": "POLRES_X"}), 1_000, None),
+            (json!({"client_id": 7, "platform": null}), 1_000, None),
+            (
+                json!({"client_id": 7, "platform": true}),
+                1_000,
+                Some("ping:client_id=7,platform=true:3"),
+            ),
+        ];
+        for (payload, now, want) in cases {
+            assert_eq!(
+                U.unique_key(&payload, now).as_deref(),
+                want,
+                "{payload} at {now}"
+            );
+        }
+        let forever = JobSpec {
+            unique: Some(Unique {
+                fields: &[],
+                period_secs: 0,
+                states: WHILE_ACTIVE,
+            }),
+            ..U
+        };
+        assert_eq!(
+            forever.unique_key(&json!({}), 99).as_deref(),
+            Some("ping::0")
+        );
+        assert!(U.holds_key_in("pending") && U.holds_key_in("running") && !U.holds_key_in("done"));
+        assert_eq!(
+            backup_db::BackupDb::SPEC
+                .unique_key(&json!({}), 5)
+                .as_deref(),
+            Some("backup_db::0")
+        );
+        assert!(
+            ping::Ping::SPEC
+                .unique_key(&json!({"message": "x"}), 5)
+                .is_none()
+        );
     }
 
     #[test]

@@ -22,6 +22,25 @@ pub struct Ping {
     /// Panic inside the handler (the worker must survive and fail the job).
     #[serde(default)]
     pub panic: bool,
+    /// Report progress this many times while sleeping (fraction i/steps).
+    #[serde(default)]
+    pub progress_steps: u32,
+    /// Deduplication: pings with the same `dedup` value are one job while pending or running.
+    #[serde(default)]
+    pub dedup: Option<String>,
+    /// Rate-limit key `ping:<value>` (limits come from the RATE_LIMITS setting).
+    #[serde(default)]
+    pub rate_key: Option<String>,
+    /// Answer as if the provider said 429 with this Retry-After, in ms (first attempt only).
+    #[serde(default)]
+    pub throttled_ms: Option<u64>,
+}
+
+fn rate_key(payload: &serde_json::Value) -> Option<String> {
+    payload
+        .get("rate_key")
+        .and_then(|v| v.as_str())
+        .map(|k| format!("ping:{k}"))
 }
 
 impl Job for Ping {
@@ -37,5 +56,11 @@ impl Job for Ping {
         timeout_ms: 30_000,
         summary: "Diagnostic: answers pong, optionally after sleeping, failing or panicking",
         example: r#"{"message":"hello","sleep_ms":0,"fail_times":0}"#,
+        unique: Some(crate::Unique {
+            fields: &["dedup"],
+            period_secs: 0,
+            states: crate::WHILE_ACTIVE,
+        }),
+        rate_key: Some(rate_key),
     };
 }

@@ -17,13 +17,22 @@ pub struct CronEntry {
 pub const TIMEZONE: &str = "Asia/Jakarta";
 
 pub fn entries() -> Vec<CronEntry> {
-    vec![CronEntry {
-        name: "backup_db",
-        legacy_key: Some("./src/cron/cronDbBackup.js"),
-        cron: "0 0 4 * * *",
-        kind: "backup_db",
-        payload: || json!({}),
-    }]
+    vec![
+        CronEntry {
+            name: "backup_db",
+            legacy_key: Some("./src/cron/cronDbBackup.js"),
+            cron: "0 0 4 * * *",
+            kind: "backup_db",
+            payload: || json!({}),
+        },
+        CronEntry {
+            name: "prune_jobs",
+            legacy_key: None,
+            cron: "0 15 * * * *",
+            kind: "prune_jobs",
+            payload: || json!({}),
+        },
+    ]
 }
 
 #[cfg(test)]

@@ -17,14 +17,20 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{AppState, error};
-use crate::platform::jobs::{self, EnqueueError, Filter, NewJob, RetryOutcome};
+use crate::platform::jobs::{self, CancelOutcome, EnqueueError, Filter, NewJob, RetryOutcome};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/jobs", post(enqueue).get(list))
         .route("/api/jobs/{id}", get(show))
+        .route("/api/jobs/bulk", post(bulk))
+        .route("/api/jobs/events", get(super::events::stream))
         .route("/api/jobs/{id}/retry", post(retry))
+        .route("/api/jobs/{id}/cancel", post(cancel))
         .route("/api/queues", get(queues))
+        .route("/api/queues/{queue}/pause", post(pause))
+        .route("/api/queues/{queue}/resume", post(resume))
+        .route("/api/rate-limits", get(rate_limits))
 }
 
 pub async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
@@ -33,7 +39,17 @@ pub async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: 
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .map(str::trim)
+        .map(str::to_owned)
+        // EventSource (SSE) cannot send headers: accept ?access_token= as well.
+        .or_else(|| {
+            req.uri().query().and_then(|q| {
+                q.split('&')
+                    .find_map(|kv| kv.strip_prefix("access_token="))
+                    .map(str::to_owned)
+            })
+        });
+    let given = given.as_deref();
     match given {
         Some(t) if constant_time_eq(t.as_bytes(), st.api_token.as_bytes()) => next.run(req).await,
         Some(_) => error(StatusCode::UNAUTHORIZED, "invalid bearer token"),
@@ -77,24 +93,9 @@ fn empty_object() -> Value {
 }
 
 async fn enqueue(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let req: EnqueueRequest = match serde_path_to_error::deserialize(de) {
+    let req: EnqueueRequest = match parse_body(&body) {
         Ok(r) => r,
-        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("body is not valid JSON: {}", e.inner()),
-            );
-        }
-        Err(e) => {
-            let path = e.path().to_string();
-            let field = if path == "." {
-                "body".to_string()
-            } else {
-                path
-            };
-            return unprocessable(format!("{field}: {}", e.inner()));
-        }
+        Err(r) => return *r,
     };
     if let Some(p) = req.priority
         && !(-100..=100).contains(&p)
@@ -140,10 +141,17 @@ async fn show(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Respon
     }
 }
 
-async fn list(
-    State(st): State<Arc<AppState>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+fn parse_time(k: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>, String> {
+    v.map(|v| {
+        DateTime::parse_from_rfc3339(&v)
+            .map(|t| t.to_utc())
+            .map_err(|e| format!("{k}: {v:?} is not an RFC 3339 time ({e})"))
+    })
+    .transpose()
+}
+
+/// The filter of `GET /api/jobs` from its query string.
+fn filter_from_query(q: &HashMap<String, String>) -> Result<Filter, String> {
     let pick = |k: &str| {
         q.get(k)
             .map(|v| v.trim().to_string())
@@ -153,22 +161,24 @@ async fn list(
         state: pick("state"),
         queue: pick("queue"),
         kind: pick("kind"),
+        q: pick("q"),
+        created_after: parse_time("created_after", pick("created_after"))?,
+        created_before: parse_time("created_before", pick("created_before"))?,
     };
-    if let Some(s) = &filter.state
-        && !jobs::STATES.contains(&s.as_str())
-    {
-        return unprocessable(format!(
-            "state: {s:?} is not one of {}",
-            jobs::STATES.join(", ")
-        ));
-    }
-    if let Some(k) = &filter.kind
-        && cicero_jobs::spec(k).is_none()
-    {
-        return unprocessable(format!("kind: unknown job kind {k:?}"));
-    }
+    filter.validate()?;
+    Ok(filter)
+}
+
+async fn list(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let filter = match filter_from_query(&q) {
+        Ok(f) => f,
+        Err(msg) => return unprocessable(msg),
+    };
     let num = |k: &str, default: i64, max: i64| -> Result<i64, String> {
-        match pick(k) {
+        match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             None => Ok(default),
             Some(v) => v
                 .parse::<i64>()
@@ -183,6 +193,111 @@ async fn list(
     };
     match jobs::list(&st.pool, &filter, page, per_page).await {
         Ok(page) => Json(page).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// Parses a JSON body, naming the offending field (400 for broken JSON, 422 otherwise).
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        if e.inner().is_syntax() || e.inner().is_eof() {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!("body is not valid JSON: {}", e.inner()),
+            ))
+        } else {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            Box::new(unprocessable(format!("{field}: {}", e.inner())))
+        }
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkRequest {
+    action: jobs::BulkAction,
+    #[serde(default)]
+    filter: Filter,
+    /// Counts only, unless explicitly false.
+    #[serde(default = "yes")]
+    dry_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn bulk(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
+    let req: BulkRequest = match parse_body(&body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    if let Err(msg) = req.filter.validate() {
+        return unprocessable(format!("filter.{msg}"));
+    }
+    match jobs::bulk(&st.pool, req.action, &req.filter, req.dry_run).await {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn cancel(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let id = match parse_id(&id) {
+        Ok(id) => id,
+        Err(msg) => return unprocessable(msg),
+    };
+    match jobs::cancel(&st.pool, id).await {
+        Ok(CancelOutcome::Cancelled) => Json(json!({ "id": id, "state": "cancelled" })).into_response(),
+        Ok(CancelOutcome::Requested) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": id, "state": "running", "cancel_requested": true, "status_url": format!("/api/jobs/{id}") })),
+        )
+            .into_response(),
+        Ok(CancelOutcome::NotFound) => error(StatusCode::NOT_FOUND, format!("job {id} not found")),
+        Ok(CancelOutcome::WrongState(s)) => {
+            error(StatusCode::CONFLICT, format!("job {id} is {s}; only pending or running jobs can be cancelled"))
+        }
+        Err(e) => internal(e),
+    }
+}
+
+async fn pause(st: State<Arc<AppState>>, queue: Path<String>) -> Response {
+    set_paused(st, queue, true).await
+}
+
+async fn resume(st: State<Arc<AppState>>, queue: Path<String>) -> Response {
+    set_paused(st, queue, false).await
+}
+
+async fn set_paused(
+    State(st): State<Arc<AppState>>,
+    Path(queue): Path<String>,
+    paused: bool,
+) -> Response {
+    if !cicero_jobs::QUEUES.contains(&queue.as_str()) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "unknown queue {queue:?} (known: {})",
+                cicero_jobs::QUEUES.join(", ")
+            ),
+        );
+    }
+    match jobs::set_paused(&st.pool, &queue, paused, "api").await {
+        Ok(()) => Json(json!({ "queue": queue, "paused": paused })).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn rate_limits(State(st): State<Arc<AppState>>) -> Response {
+    match crate::platform::ratelimit::states(&st.pool, &st.rate_limits).await {
+        Ok(v) => Json(json!({ "limits": v })).into_response(),
         Err(e) => internal(e),
     }
 }

@@ -13,11 +13,31 @@ use axum::{
 use serde_json::json;
 use sqlx::PgPool;
 
+pub mod events;
 pub mod jobs_api;
 
 pub struct AppState {
     pub pool: PgPool,
     pub api_token: String,
+    /// For `GET /api/rate-limits`.
+    pub rate_limits: Vec<(String, crate::config::RateLimit)>,
+    /// Job events from every process (NOTIFY), fanned out to SSE listeners.
+    pub events: tokio::sync::broadcast::Sender<events::Event>,
+}
+
+impl AppState {
+    pub fn new(
+        pool: PgPool,
+        api_token: String,
+        rate_limits: Vec<(String, crate::config::RateLimit)>,
+    ) -> Self {
+        AppState {
+            pool,
+            api_token,
+            rate_limits,
+            events: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -108,6 +128,11 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {bind}:{port} (PORT/BIND_ADDR): {e}"))?;
     tracing::info!(addr = %listener.local_addr()?, "http listening");
+    tokio::spawn(events::listen(
+        state.pool.clone(),
+        state.events.clone(),
+        stop.clone(),
+    ));
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await?;

@@ -19,6 +19,13 @@ pub enum Verdict {
     },
     /// Failed for good (attempts used up, or a permanent error).
     Failed(String),
+    /// Interrupted on an operator's request; not retried.
+    Cancelled,
+    /// Not run (rate limit): back to pending until `run_at`, the attempt not spent.
+    Snooze {
+        run_at: DateTime<Utc>,
+        waiting_for: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -112,23 +119,39 @@ async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sql
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    let (mut started, mut finished) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut started, mut finished, mut waiting) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for o in batch {
         ids.push(o.id);
         attempts.push(o.attempt);
         started.push(o.started_at);
         finished.push(o.finished_at);
-        let (outcome, error, result, run_at) = match &o.verdict {
-            Verdict::Done(v) => ("done", None, Some(v), None),
+        let (outcome, error, result, run_at, wait_key) = match &o.verdict {
+            Verdict::Done(v) => ("done", None, Some(v), None, None),
             Verdict::Retry { error, run_at } => {
-                ("retry", Some(error.as_str()), None, Some(*run_at))
+                ("retry", Some(error.as_str()), None, Some(*run_at), None)
             }
-            Verdict::Failed(e) => ("failed", Some(e.as_str()), None, None),
+            Verdict::Failed(e) => ("failed", Some(e.as_str()), None, None, None),
+            Verdict::Cancelled => (
+                "cancelled",
+                Some("cancelled by an operator"),
+                None,
+                None,
+                None,
+            ),
+            Verdict::Snooze {
+                run_at,
+                waiting_for,
+            } => ("snooze", None, None, Some(*run_at), waiting_for.as_deref()),
         };
         outcomes.push(outcome);
         errors.push(error);
         results.push(result);
         run_ats.push(run_at);
+        waiting.push(wait_key);
     }
     // Only the current lease holder may move the row (a job rescued from us meanwhile stays
     // with its new owner); the attempt is recorded either way. `locked_by` is set only while a
@@ -137,24 +160,40 @@ async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sql
     // which almost every `locked_by` is NULL (~1 row), scans `jobs` first and loops over the
     // whole batch per row (seconds per batch). As a join clause the only access path left is
     // the primary key: one index probe per outcome.
+    //
+    // A snooze (rate limit) gives the attempt back and writes no history. The unique key is
+    // kept only while the new state is one the kind deduplicates in. Finished jobs are
+    // announced on `cicero_events` in chunks (NOTIFY payloads are limited to 8 kB).
     sqlx::query(
         "WITH o AS (
-             SELECT o.*, $9::text AS worker
+             SELECT o.*, $9::text AS worker,
+                    CASE o.outcome WHEN 'retry' THEN 'pending' WHEN 'snooze' THEN 'pending' ELSE o.outcome END AS new_state
                FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::jsonb[],
-                           $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
-                 AS o(id, attempt, outcome, error, result, run_at, started_at, finished_at)),
+                           $6::timestamptz[], $7::timestamptz[], $8::timestamptz[], $10::text[])
+                 AS o(id, attempt, outcome, error, result, run_at, started_at, finished_at, waiting_for)),
          upd AS (
              UPDATE cicero.jobs j
-                SET state = CASE o.outcome WHEN 'retry' THEN 'pending' ELSE o.outcome END,
+                SET state = o.new_state,
+                    attempt = CASE WHEN o.outcome = 'snooze' THEN j.attempt - 1 ELSE j.attempt END,
                     run_at = COALESCE(o.run_at, j.run_at),
-                    finished_at = CASE WHEN o.outcome = 'retry' THEN NULL ELSE o.finished_at END,
+                    finished_at = CASE WHEN o.new_state = 'pending' THEN NULL ELSE o.finished_at END,
                     result = CASE WHEN o.outcome = 'done' THEN o.result ELSE j.result END,
                     last_error = COALESCE(o.error, j.last_error),
-                    locked_by = NULL
+                    waiting_for = o.waiting_for,
+                    locked_by = NULL,
+                    unique_key = CASE WHEN j.unique_states IS NULL OR o.new_state = ANY(j.unique_states)
+                                      THEN j.unique_key END
                FROM o
-              WHERE j.id = o.id AND j.locked_by = o.worker AND j.attempt = o.attempt)
-         INSERT INTO cicero.job_attempts (job_id, attempt, worker, started_at, finished_at, outcome, error)
-         SELECT id, attempt, $9, started_at, finished_at, outcome, error FROM o",
+              WHERE j.id = o.id AND j.locked_by = o.worker AND j.attempt = o.attempt
+             RETURNING j.id, j.state),
+         hist AS (
+             INSERT INTO cicero.job_attempts (job_id, attempt, worker, started_at, finished_at, outcome, error)
+             SELECT id, attempt, worker, started_at, finished_at, outcome, error FROM o WHERE outcome <> 'snooze'),
+         ev AS (
+             SELECT pg_notify('cicero_events', json_build_object('type', 'finished', 'jobs', json_agg(json_build_array(id, state)))::text)
+               FROM (SELECT id, state, (row_number() OVER ()) / 200 AS chunk FROM upd) c
+              GROUP BY chunk)
+         SELECT count(*) FROM ev",
     )
     .bind(&ids)
     .bind(&attempts)
@@ -165,6 +204,7 @@ async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sql
     .bind(&started)
     .bind(&finished)
     .bind(worker)
+    .bind(&waiting)
     .execute(pool)
     .await?;
     Ok(())

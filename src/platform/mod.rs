@@ -7,6 +7,7 @@ pub mod completer;
 pub mod jobs;
 pub mod listener;
 pub mod queue;
+pub mod ratelimit;
 pub mod scheduler;
 pub mod worker;
 

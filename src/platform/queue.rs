@@ -38,6 +38,7 @@ pub struct ClaimedJob {
     pub attempt: i32,
     pub max_attempts: i32,
     pub started_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,13 +132,16 @@ pub async fn claim(
     let rows = sqlx::query(
         "WITH c AS (
              SELECT id FROM cicero.jobs
-              WHERE state = 'pending' AND queue = $1 AND run_at <= now()
+                            WHERE state = 'pending' AND queue = $1 AND run_at <= now()
+                -- a paused queue is paused for every process, from its next claim on
+                AND NOT EXISTS (SELECT 1 FROM cicero.queues q WHERE q.queue = $1 AND q.paused)
               ORDER BY priority DESC, run_at, id
               LIMIT $2 FOR UPDATE SKIP LOCKED)
          UPDATE cicero.jobs j
-            SET state = 'running', attempt = j.attempt + 1, locked_by = $3, started_at = now()
+                        SET state = 'running', attempt = j.attempt + 1, locked_by = $3, started_at = now(),
+                waiting_for = NULL
            FROM c WHERE j.id = c.id
-         RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.started_at",
+         RETURNING j.id, j.kind, j.payload, j.attempt, j.max_attempts, j.started_at, j.created_at",
     )
     .bind(queue)
     .bind(limit)
@@ -155,6 +159,7 @@ pub async fn claim(
                 attempt: r.try_get("attempt")?,
                 max_attempts: r.try_get("max_attempts")?,
                 started_at: r.try_get("started_at")?,
+                created_at: r.try_get("created_at")?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;

@@ -19,6 +19,7 @@ use super::{
     completer::{Completer, Outcome, Verdict},
     listener,
     queue::{ClaimedJob, Fetcher, PgQueue},
+    ratelimit,
 };
 use crate::work::{self, Ctx, JobError};
 
@@ -29,6 +30,10 @@ pub struct Runtime {
     completer: Completer,
     /// Jobs whose handler has started and not finished.
     running: Mutex<HashSet<i64>>,
+    /// Abort handles of running handler tasks, for cancel requests.
+    aborts: Mutex<std::collections::HashMap<i64, tokio::task::AbortHandle>>,
+    /// Jobs aborted because an operator cancelled them.
+    cancelled: Mutex<HashSet<i64>>,
 }
 
 /// `host-pid-<random>`: unique per incarnation, so a restarted process never inherits the
@@ -64,6 +69,8 @@ pub async fn run(
         instance: instance.clone(),
         completer,
         running: Mutex::new(HashSet::new()),
+        aborts: Mutex::new(Default::default()),
+        cancelled: Mutex::new(HashSet::new()),
     });
 
     let background = CancellationToken::new();
@@ -81,12 +88,12 @@ pub async fn run(
         s.rescue_after,
         background.clone(),
     ));
+    let cancel_task = tokio::spawn(cancel_loop(rt.clone(), background.clone()));
 
     let mut fetchers = Vec::new();
     let mut monitor = Monitor::new();
     for queue in &queues {
         let concurrency = s.concurrency(queue);
-        // Room for one batch beyond the running jobs keeps workers busy between claims.
         let (tx, rx) = mpsc::channel::<ClaimedJob>(s.prefetch(queue).max(1));
         let taken = Arc::new(tokio::sync::Notify::new());
         let fetcher = Fetcher {
@@ -134,9 +141,9 @@ pub async fn run(
         .map(|r| r.iter().copied().collect())
         .unwrap_or_default();
     release(&pool, &instance, &started).await?;
+    let _ = tokio::join!(listen_task, beat_task, cancel_task);
     drop(rt);
     let _ = completer_task.await;
-    let _ = tokio::join!(listen_task, beat_task);
     sqlx::query("DELETE FROM cicero.workers WHERE name = $1")
         .bind(&instance)
         .execute(&pool)
@@ -145,19 +152,78 @@ pub async fn run(
     Ok(())
 }
 
-/// The apalis handler of every queue: runs one attempt with the kind's timeout, turns a panic
-/// or a timeout into a failed attempt, and reports the outcome. It never returns an error, so
-/// nothing a job does can stop the worker.
+/// The apalis handler of every queue: takes the job's rate-limit slot, runs one attempt with
+/// the kind's timeout, turns a panic, a timeout or a cancel into its outcome, and reports it.
+/// It never returns an error, so nothing a job does can stop the worker.
 async fn handle(job: ClaimedJob, rt: Data<Arc<Runtime>>) {
     let rt: Arc<Runtime> = (*rt).clone();
     if let Ok(mut r) = rt.running.lock() {
         r.insert(job.id);
     }
+    let verdict = match rate_slot(&rt, &job).await {
+        Some(snooze) => snooze,
+        None => attempt(&rt, &job).await,
+    };
+    match &verdict {
+        Verdict::Failed(e) | Verdict::Retry { error: e, .. } => {
+            tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, error = %e, "job attempt failed")
+        }
+        Verdict::Cancelled => {
+            tracing::info!(job = job.id, kind = %job.kind, "job cancelled while running")
+        }
+        _ => {}
+    }
+    rt.completer.report(Outcome {
+        id: job.id,
+        attempt: job.attempt,
+        started_at: job.started_at,
+        finished_at: Utc::now(),
+        verdict,
+    });
+    if let Ok(mut r) = rt.running.lock() {
+        r.remove(&job.id);
+    }
+}
+
+/// `None` when the job may run now (no limit, or a slot taken); otherwise the snooze that
+/// puts it back until its key has room, without spending the attempt.
+async fn rate_slot(rt: &Runtime, job: &ClaimedJob) -> Option<Verdict> {
+    let key = cicero_jobs::spec(&job.kind)
+        .and_then(|s| s.rate_key)
+        .and_then(|f| f(&job.payload))?;
+    let limit = rt.ctx.settings.rate_limit(&key)?;
+    let wait = match ratelimit::acquire(&rt.ctx.pool, &key, limit).await {
+        Ok(None) => return None,
+        Ok(Some(wait)) => wait,
+        Err(e) => {
+            tracing::warn!(job = job.id, key, error = %e, "rate limiter unavailable; trying again shortly");
+            Duration::from_secs(1)
+        }
+    };
+    let run_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+    Some(Verdict::Snooze {
+        run_at,
+        waiting_for: Some(key),
+    })
+}
+
+/// Runs the handler in its own task (a panic is caught at the join handle; a timeout or a
+/// cancel aborts it) and decides what the attempt means.
+async fn attempt(rt: &Runtime, job: &ClaimedJob) -> Verdict {
     let spec = cicero_jobs::spec(&job.kind);
     let timeout = rt.ctx.settings.timeout(&job.kind);
-    let fut = work::dispatch(rt.ctx.clone(), &job.kind, &job.payload, job.attempt);
-    // Its own task: a panic is caught at the join handle, and a timeout aborts it.
+    let jctx = work::JobCtx::new(
+        job.id,
+        job.attempt,
+        job.created_at,
+        rt.ctx.pool.clone(),
+        rt.instance.clone(),
+    );
+    let fut = work::dispatch(rt.ctx.clone(), jctx, &job.kind, &job.payload);
     let mut task = tokio::spawn(fut);
+    if let Ok(mut a) = rt.aborts.lock() {
+        a.insert(job.id, task.abort_handle());
+    }
     let result = match tokio::time::timeout(timeout, &mut task).await {
         Ok(Ok(r)) => r,
         Ok(Err(join)) if join.is_panic() => Err(JobError::Retryable(format!(
@@ -170,33 +236,88 @@ async fn handle(job: ClaimedJob, rt: Data<Arc<Runtime>>) {
             Err(JobError::Retryable(format!("timed out after {timeout:?}")))
         }
     };
-    let verdict = match result {
+    if let Ok(mut a) = rt.aborts.lock() {
+        a.remove(&job.id);
+    }
+    let cancelled = rt
+        .cancelled
+        .lock()
+        .map(|mut c| c.remove(&job.id))
+        .unwrap_or(false);
+    if cancelled && result.is_err() {
+        return Verdict::Cancelled;
+    }
+    match result {
         Ok(v) => Verdict::Done(v),
         Err(JobError::Permanent(e)) => Verdict::Failed(format!("permanent: {e}")),
+        Err(JobError::Throttled {
+            retry_after,
+            message,
+        }) => {
+            let until = Utc::now() + chrono::Duration::from_std(retry_after).unwrap_or_default();
+            let key = spec.and_then(|s| s.rate_key).and_then(|f| f(&job.payload));
+            if let Some(k) = &key
+                && let Err(e) = ratelimit::block(&rt.ctx.pool, k, until, &message).await
+            {
+                tracing::warn!(job = job.id, key = k, error = %e, "recording a provider's rate limit failed");
+            }
+            tracing::info!(
+                job = job.id,
+                ?retry_after,
+                "provider rate-limited the job; it waits"
+            );
+            Verdict::Snooze {
+                run_at: until,
+                waiting_for: key,
+            }
+        }
         Err(JobError::Retryable(e)) if job.attempt < job.max_attempts => {
-            let backoff = spec.map(|s| s.backoff).unwrap_or(cicero_jobs::Backoff {
-                base_ms: 1_000,
-                max_ms: 60_000,
-                jitter: 0.2,
-            });
+            let backoff = spec.map_or(DEFAULT_BACKOFF, |s| s.backoff);
             let wait = backoff::delay(&backoff, job.attempt, rand::random::<f64>());
             let run_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
             Verdict::Retry { error: e, run_at }
         }
         Err(JobError::Retryable(e)) => Verdict::Failed(e),
-    };
-    if let Verdict::Failed(e) | Verdict::Retry { error: e, .. } = &verdict {
-        tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempt, error = %e, "job attempt failed");
     }
-    rt.completer.report(Outcome {
-        id: job.id,
-        attempt: job.attempt,
-        started_at: job.started_at,
-        finished_at: Utc::now(),
-        verdict,
-    });
-    if let Ok(mut r) = rt.running.lock() {
-        r.remove(&job.id);
+}
+
+const DEFAULT_BACKOFF: cicero_jobs::Backoff = cicero_jobs::Backoff {
+    base_ms: 1_000,
+    max_ms: 60_000,
+    jitter: 0.2,
+};
+
+/// Every second: running jobs of this instance that an operator asked to cancel get their
+/// handler aborted (the attempt then ends `cancelled`).
+async fn cancel_loop(rt: Arc<Runtime>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        let ids: Vec<i64> = match sqlx::query_scalar(
+            "SELECT id FROM cicero.jobs WHERE state = 'running' AND locked_by = $1 AND cancel_requested_at IS NOT NULL",
+        )
+        .bind(&rt.instance)
+        .fetch_all(&rt.ctx.pool)
+        .await
+        {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, "checking for cancel requests failed");
+                continue;
+            }
+        };
+        for id in ids {
+            let handle = rt.aborts.lock().ok().and_then(|a| a.get(&id).cloned());
+            if let Some(h) = handle {
+                if let Ok(mut c) = rt.cancelled.lock() {
+                    c.insert(id);
+                }
+                h.abort();
+            }
+        }
     }
 }
 
@@ -274,7 +395,9 @@ pub async fn rescue(pool: &PgPool, after: Duration) -> Result<u64, sqlx::Error> 
                 SET state = CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'pending' END,
                     finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
                     run_at = now(), locked_by = NULL,
-                    last_error = 'worker ' || COALESCE(lost.locked_by, '?') || ' stopped heartbeating while running this job'
+                    last_error = 'worker ' || COALESCE(lost.locked_by, '?') || ' stopped heartbeating while running this job',
+                    unique_key = CASE WHEN j.attempt < j.max_attempts OR j.unique_states IS NULL
+                                        OR 'failed' = ANY(j.unique_states) THEN j.unique_key END
                FROM lost WHERE j.id = lost.id
              RETURNING j.id),
          hist AS (
@@ -319,7 +442,9 @@ async fn release(pool: &PgPool, instance: &str, started: &[i64]) -> Result<(), s
                 SET state = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'pending' END,
                     finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
                     run_at = now(), locked_by = NULL,
-                    last_error = 'interrupted: the worker shut down before the job finished'
+                    last_error = 'interrupted: the worker shut down before the job finished',
+                    unique_key = CASE WHEN attempt < max_attempts OR unique_states IS NULL
+                                        OR 'failed' = ANY(unique_states) THEN unique_key END
               WHERE locked_by = $1 AND state = 'running'
              RETURNING id, attempt, started_at),
          hist AS (

@@ -11,6 +11,7 @@ use crate::config::Settings;
 
 pub mod backup_db;
 pub mod ping;
+pub mod prune_jobs;
 
 /// What handlers get: settings and the database.
 pub struct Ctx {
@@ -26,6 +27,69 @@ pub enum JobError {
     Retryable(String),
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The provider said "too many requests": the job's rate key is blocked for `retry_after`
+    /// and the job waits that long without spending an attempt.
+    #[error("throttled for {retry_after:?}: {message}")]
+    Throttled {
+        retry_after: std::time::Duration,
+        message: String,
+    },
+}
+
+/// What a running attempt knows about itself, and its progress channel.
+#[derive(Clone)]
+pub struct JobCtx {
+    pub id: i64,
+    pub attempt: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pool: PgPool,
+    worker: String,
+}
+
+impl JobCtx {
+    pub fn new(
+        id: i64,
+        attempt: i32,
+        created_at: chrono::DateTime<chrono::Utc>,
+        pool: PgPool,
+        worker: String,
+    ) -> Self {
+        JobCtx {
+            id,
+            attempt,
+            created_at,
+            pool,
+            worker,
+        }
+    }
+
+    /// Records progress (`fraction` in 0..=1, a short message) on the job and announces it to
+    /// SSE listeners. Failures are logged, never fatal to the job.
+    pub async fn progress(&self, fraction: f64, message: &str) {
+        let fraction = if fraction.is_finite() {
+            fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let result = sqlx::query(
+            "WITH u AS (
+                 UPDATE cicero.jobs
+                    SET progress = jsonb_build_object('fraction', $2::float8, 'message', $3::text, 'at', now())
+                  WHERE id = $1 AND locked_by = $4
+                 RETURNING id)
+             SELECT pg_notify('cicero_events', json_build_object('type', 'progress', 'id', id, 'fraction', $2::float8, 'message', $3::text)::text)
+               FROM u",
+        )
+        .bind(self.id)
+        .bind(fraction)
+        .bind(message)
+        .bind(&self.worker)
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(job = self.id, error = %e, "recording progress failed");
+        }
+    }
 }
 
 impl From<PayloadError> for JobError {
@@ -38,7 +102,7 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = Result<Value, JobError>> + 
 
 /// Finds the handler of `kind` and starts it on `payload`. An unknown kind or a payload that
 /// does not decode is a permanent error of this job only.
-pub fn dispatch(ctx: Arc<Ctx>, kind: &str, payload: &Value, attempt: i32) -> HandlerFuture {
+pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> HandlerFuture {
     fn typed<J: Job, F>(payload: &Value, run: impl FnOnce(J) -> F) -> HandlerFuture
     where
         F: Future<Output = Result<Value, JobError>> + Send + 'static,
@@ -49,8 +113,9 @@ pub fn dispatch(ctx: Arc<Ctx>, kind: &str, payload: &Value, attempt: i32) -> Han
         }
     }
     match kind {
-        "ping" => typed(payload, move |job| ping::run(job, attempt)),
-        "backup_db" => typed(payload, move |job| backup_db::run(ctx, job)),
+        "ping" => typed(payload, move |p| ping::run(p, job)),
+        "backup_db" => typed(payload, move |p| backup_db::run(ctx, p)),
+        "prune_jobs" => typed(payload, move |p| prune_jobs::run(ctx, p)),
         other => {
             let msg = format!("no handler for job kind {other:?}");
             Box::pin(std::future::ready(Err(JobError::Permanent(msg))))
