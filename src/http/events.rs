@@ -48,12 +48,15 @@ pub async fn listen(pool: PgPool, tx: broadcast::Sender<Event>, stop: Cancellati
                 n = listener.recv() => match n {
                     Ok(n) => {
                         let event = if n.channel() == CHANNEL {
-                            // {"type": ..., ...}: the type becomes the SSE event name.
-                            let kind = serde_json::from_str::<serde_json::Value>(n.payload())
-                                .ok()
-                                .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
-                                .unwrap_or_else(|| "job".into());
-                            Event { kind, data: n.payload().to_owned() }
+                            // {"type": ..., ...}: the type becomes the SSE event name; the data
+                            // is re-serialised compactly (Postgres' json has spaced separators).
+                            match serde_json::from_str::<serde_json::Value>(n.payload()) {
+                                Ok(v) => Event {
+                                    kind: v.get("type").and_then(|t| t.as_str()).unwrap_or("job").to_owned(),
+                                    data: v.to_string(),
+                                },
+                                Err(_) => Event { kind: "job".into(), data: n.payload().to_owned() },
+                            }
                         } else {
                             Event { kind: "enqueued".into(), data: serde_json::json!({ "type": "enqueued", "queue": n.payload() }).to_string() }
                         };
