@@ -121,9 +121,10 @@ async fn pause_stops_every_worker_process_and_resume_restarts_them() {
     let (status, _) = api(&db, "POST", "/api/queues/diagnostics/pause", None).await;
     assert_eq!(status, StatusCode::OK);
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // More jobs than one process buffers (prefetch = concurrency = 8), so both must pull.
     let mut ids = Vec::new();
-    for _ in 0..6 {
-        ids.push(db.enqueue("ping", json!({})).await);
+    for _ in 0..24 {
+        ids.push(db.enqueue("ping", json!({ "sleep_ms": 300 })).await);
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     for id in &ids {
@@ -147,11 +148,14 @@ async fn pause_stops_every_worker_process_and_resume_restarts_them() {
     for id in &ids {
         db.wait_state(*id, "done", 15).await;
     }
-    // Both processes took part after the resume or before it.
-    let workers_seen = db
-        .count("SELECT count(DISTINCT worker) FROM cicero.job_attempts")
-        .await;
-    assert!(workers_seen >= 1);
+    let workers_seen: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT worker) FROM cicero.job_attempts WHERE job_id = ANY($1)",
+    )
+    .bind(&ids)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(workers_seen, 2, "both processes resumed pulling");
     let (status, _) = api(&db, "POST", "/api/queues/nope/pause", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     stop(workers);
