@@ -345,6 +345,12 @@ async fn openapi_describes_every_route() {
         ("/api/jobs", "get"),
         ("/api/jobs/{id}", "get"),
         ("/api/jobs/{id}/retry", "post"),
+        ("/api/jobs/bulk", "post"),
+        ("/api/jobs/events", "get"),
+        ("/api/jobs/{id}/cancel", "post"),
+        ("/api/queues/{queue}/pause", "post"),
+        ("/api/queues/{queue}/resume", "post"),
+        ("/api/rate-limits", "get"),
         ("/api/queues", "get"),
     ];
     for (path, method) in routes {

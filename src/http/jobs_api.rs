@@ -111,7 +111,7 @@ async fn enqueue(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     };
     match jobs::enqueue(&st.pool, &job).await {
         Ok(r) => {
-            let mut body = json!({ "id": r.id, "state": "pending", "status_url": format!("/api/jobs/{}", r.id) });
+            let mut body = json!({ "id": r.id, "state": r.state, "status_url": format!("/api/jobs/{}", r.id) });
             if r.duplicate {
                 body["duplicate_of"] = json!(r.id);
             }

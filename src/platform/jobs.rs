@@ -49,6 +49,16 @@ pub enum EnqueueError {
 pub struct Enqueued {
     pub id: i64,
     pub duplicate: bool,
+    /// The job's state: `pending` when new; for a duplicate, the holder's current state.
+    pub state: &'static str,
+}
+
+fn known_state(s: &str) -> &'static str {
+    STATES
+        .iter()
+        .find(|k| **k == s)
+        .copied()
+        .unwrap_or("pending")
 }
 
 fn checked(job: &NewJob) -> Result<&'static JobSpec, EnqueueError> {
@@ -101,19 +111,21 @@ where
             return Ok(Enqueued {
                 id,
                 duplicate: false,
+                state: "pending",
             });
         }
         // The holder committed before our insert gave up on the conflict, so this later
         // statement sees it. If it released the key in between, insert again.
-        let holder: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM cicero.jobs WHERE unique_key = $1")
+        let holder: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, state FROM cicero.jobs WHERE unique_key = $1")
                 .bind(&key)
                 .fetch_optional(&mut *conn)
                 .await?;
-        if let Some(id) = holder {
+        if let Some((id, state)) = holder {
             return Ok(Enqueued {
                 id,
                 duplicate: true,
+                state: known_state(&state),
             });
         }
     }
