@@ -212,6 +212,14 @@ mod tests {
     }
 
     #[test]
+    fn validate_knows_every_catalogue_kind() {
+        for s in CATALOGUE {
+            let example: serde_json::Value = serde_json::from_str(s.example).unwrap();
+            assert_eq!(validate(s.kind, &example).map(|v| v.kind), Ok(s.kind));
+        }
+    }
+
+    #[test]
     fn examples_decode_into_their_payloads() {
         serde_json::from_str::<backup_db::BackupDb>(backup_db::BackupDb::SPEC.example).unwrap();
         serde_json::from_str::<ping::Ping>(ping::Ping::SPEC.example).unwrap();

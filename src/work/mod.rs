@@ -122,3 +122,46 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catalogue entry without a handler must not exist: every kind reaches its handler
+    /// (which rejects this payload) instead of "no handler".
+    #[tokio::test]
+    async fn every_catalogue_kind_has_a_handler() {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy("postgres://nowhere/none")
+            .unwrap();
+        let settings = crate::config::Settings::parse(|k| {
+            (k == "DATABASE_URL").then(|| "postgres://nowhere/none".to_string())
+        })
+        .unwrap();
+        let ctx = Arc::new(Ctx {
+            settings,
+            pool: pool.clone(),
+        });
+        for spec in cicero_jobs::CATALOGUE {
+            let job = JobCtx::new(1, 1, chrono::Utc::now(), pool.clone(), "test".into());
+            let err = dispatch(
+                ctx.clone(),
+                job,
+                spec.kind,
+                &serde_json::json!({ "not_a_field": 1 }),
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("payload does not fit"),
+                "{}: {err}",
+                spec.kind
+            );
+        }
+        let job = JobCtx::new(1, 1, chrono::Utc::now(), pool, "test".into());
+        let err = dispatch(ctx, job, "nope", &serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("no handler"));
+    }
+}
