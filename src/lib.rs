@@ -6,4 +6,5 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod platform;
+pub mod providers;
 pub mod work;
