@@ -1,2 +1,6 @@
-//! Pure rules, no I/O. Later issues add attendance, recap texts and ordering here.
+//! Pure rules, no I/O: time, usernames, ordering, attendance and recap texts.
+pub mod attendance;
+pub mod ordering;
+pub mod recap;
 pub mod time;
+pub mod username;
