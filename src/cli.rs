@@ -113,19 +113,20 @@ impl From<ConfigError> for Failure {
 
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
-        Failure {
-            code: 1,
-            message: format!("{e:#}"),
-        }
+        fail(format!("{e:#}"))
     }
 }
 
 impl From<sqlx::Error> for Failure {
     fn from(e: sqlx::Error) -> Self {
-        Failure {
-            code: 1,
-            message: format!("database: {e}"),
-        }
+        fail(format!("database: {e}"))
+    }
+}
+
+fn fail(message: impl Into<String>) -> Failure {
+    Failure {
+        code: 1,
+        message: message.into(),
     }
 }
 
@@ -182,9 +183,10 @@ async fn connect(s: &Settings) -> Result<PgPool, Failure> {
         .acquire_timeout(Duration::from_secs(10))
         .connect(&s.database_url)
         .await
-        .map_err(|e| Failure {
-            code: 1,
-            message: format!("cannot connect to the database (DATABASE_URL): {e}"),
+        .map_err(|e| {
+            fail(format!(
+                "cannot connect to the database (DATABASE_URL): {e}"
+            ))
         })
 }
 
@@ -196,10 +198,9 @@ async fn require_schema(pool: &PgPool) -> Result<(), Failure> {
     if ok {
         Ok(())
     } else {
-        Err(Failure {
-            code: 1,
-            message: "the database is not migrated: run `cicero migrate` first".into(),
-        })
+        Err(fail(
+            "the database is not migrated: run `cicero migrate` first",
+        ))
     }
 }
 
@@ -335,10 +336,7 @@ async fn stop_all_on_error(
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| Failure {
-        code: 1,
-        message: e.to_string(),
-    })?;
+    let text = serde_json::to_string_pretty(v).map_err(|e| fail(e.to_string()))?;
     println!("{text}");
     Ok(())
 }
@@ -371,10 +369,7 @@ async fn job_command(s: &Settings, cmd: JobCommand) -> Result<(), Failure> {
         JobCommand::Show { id } => match jobs::get(&pool, id).await? {
             Some(job) => print_json(&job)?,
             None => {
-                return Err(Failure {
-                    code: 1,
-                    message: format!("job {id} not found"),
-                });
+                return Err(fail(format!("job {id} not found")));
             }
         },
         JobCommand::List {
@@ -414,18 +409,12 @@ async fn job_command(s: &Settings, cmd: JobCommand) -> Result<(), Failure> {
         JobCommand::Retry { id } => match jobs::retry(&pool, id).await? {
             jobs::RetryOutcome::Retried => println!("job {id} is pending again"),
             jobs::RetryOutcome::NotFound => {
-                return Err(Failure {
-                    code: 1,
-                    message: format!("job {id} not found"),
-                });
+                return Err(fail(format!("job {id} not found")));
             }
             jobs::RetryOutcome::WrongState(st) => {
-                return Err(Failure {
-                    code: 1,
-                    message: format!(
-                        "job {id} is {st}; only failed or cancelled jobs can be retried"
-                    ),
-                });
+                return Err(fail(format!(
+                    "job {id} is {st}; only failed or cancelled jobs can be retried"
+                )));
             }
         },
         JobCommand::Cancel { id } => match jobs::cancel(&pool, id).await? {
@@ -434,18 +423,12 @@ async fn job_command(s: &Settings, cmd: JobCommand) -> Result<(), Failure> {
                 println!("job {id} is running; its worker will interrupt it")
             }
             jobs::CancelOutcome::NotFound => {
-                return Err(Failure {
-                    code: 1,
-                    message: format!("job {id} not found"),
-                });
+                return Err(fail(format!("job {id} not found")));
             }
             jobs::CancelOutcome::WrongState(st) => {
-                return Err(Failure {
-                    code: 1,
-                    message: format!(
-                        "job {id} is {st}; only pending or running jobs can be cancelled"
-                    ),
-                });
+                return Err(fail(format!(
+                    "job {id} is {st}; only pending or running jobs can be cancelled"
+                )));
             }
         },
         JobCommand::Pause { queue } | JobCommand::Resume { queue }

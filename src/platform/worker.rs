@@ -415,12 +415,18 @@ pub async fn rescue(pool: &PgPool, after: Duration) -> Result<u64, sqlx::Error> 
         .execute(pool)
         .await?;
     if n > 0 {
-        sqlx::query("SELECT pg_notify('cicero_jobs', q) FROM unnest($1::text[]) q")
-            .bind(cicero_jobs::QUEUES)
-            .execute(pool)
-            .await?;
+        wake_all_queues(pool).await?;
     }
     Ok(n as u64)
+}
+
+/// Wakes the fetchers of every queue in every process (jobs became due outside an INSERT).
+async fn wake_all_queues(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify('cicero_jobs', q) FROM unnest($1::text[]) q")
+        .bind(cicero_jobs::QUEUES)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 /// On shutdown: jobs claimed but never started go back untouched (their attempt is not
@@ -457,10 +463,7 @@ async fn release(pool: &PgPool, instance: &str, started: &[i64]) -> Result<(), s
     .await?;
     if unstarted + interrupted as u64 > 0 {
         tracing::info!(unstarted, interrupted, "handed jobs back on shutdown");
-        sqlx::query("SELECT pg_notify('cicero_jobs', q) FROM unnest($1::text[]) q")
-            .bind(cicero_jobs::QUEUES)
-            .execute(pool)
-            .await?;
+        wake_all_queues(pool).await?;
     }
     Ok(())
 }
