@@ -24,6 +24,24 @@ pub fn jakarta(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<DateT
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The Jakarta calendar day an instant falls on (every "today" in Cicero is a WIB day).
+pub fn jakarta_day(t: DateTime<Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&Jakarta).date_naive()
+}
+
+/// The instants of a Jakarta day as a half-open UTC range `[start, end)`: 17:00 UTC the day
+/// before to 17:00 UTC (Jakarta has no daylight saving).
+pub fn jakarta_day_window(day: chrono::NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let start = Jakarta
+        .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+        .single()?;
+    let next = day.succ_opt()?;
+    let end = Jakarta
+        .from_local_datetime(&next.and_hms_opt(0, 0, 0)?)
+        .single()?;
+    Some((start.with_timezone(&Utc), end.with_timezone(&Utc)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +75,28 @@ mod tests {
             jakarta(2026, 11, 25, 4, 0, 0).unwrap().to_rfc3339(),
             "2026-11-24T21:00:00+00:00"
         );
+    }
+
+    #[test]
+    fn instants_land_on_their_jakarta_day() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // (utc instant, Jakarta day): 17:00 UTC is the boundary (00:00 WIB).
+        let cases = [
+            ("2026-11-24T16:59:00Z", "2026-11-24"), // 23:59 WIB
+            ("2026-11-24T16:59:59.999Z", "2026-11-24"),
+            ("2026-11-24T17:00:00Z", "2026-11-25"), // 00:00 WIB
+            ("2026-11-24T17:01:00Z", "2026-11-25"), // 00:01 WIB
+            ("2026-11-25T00:00:00Z", "2026-11-25"), // 07:00 WIB
+            ("2026-12-31T17:00:00Z", "2027-01-01"),
+        ];
+        for (utc, want) in cases {
+            let t: DateTime<Utc> = utc.parse().unwrap();
+            assert_eq!(jakarta_day(t), day(want), "{utc}");
+            let (start, end) = jakarta_day_window(day(want)).unwrap();
+            assert!(start <= t && t < end, "{utc} outside the window of {want}");
+        }
+        let (start, end) = jakarta_day_window(day("2026-11-25")).unwrap();
+        assert_eq!(start.to_rfc3339(), "2026-11-24T17:00:00+00:00");
+        assert_eq!(end.to_rfc3339(), "2026-11-25T17:00:00+00:00");
     }
 }
