@@ -1,8 +1,6 @@
 //! The HTTP surface, driven through the real router against a real database.
 mod common;
 
-use std::sync::Arc;
-
 use axum::{
     Router,
     body::Body,
@@ -11,10 +9,7 @@ use axum::{
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use cicero::http::{AppState, router};
 use common::TestDb;
-
-const TOKEN: &str = "test-token-0123456789";
 
 struct Api {
     app: Router,
@@ -22,13 +17,7 @@ struct Api {
 
 impl Api {
     fn new(db: &TestDb) -> Api {
-        Api {
-            app: router(Arc::new(AppState::new(
-                db.pool.clone(),
-                TOKEN.into(),
-                Vec::new(),
-            ))),
-        }
+        Api { app: db.app() }
     }
 
     async fn call(
@@ -38,29 +27,10 @@ impl Api {
         body: Option<&str>,
         auth: bool,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json");
-        if auth {
-            req = req.header("authorization", format!("Bearer {TOKEN}"));
-        }
-        let req = req
-            .body(Body::from(body.unwrap_or("").to_string()))
-            .unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        assert!(
-            res.headers().contains_key("x-request-id"),
-            "{uri}: no request id"
-        );
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let (status, headers, json) =
+            common::call(&self.app, method, uri, body.map(str::to_owned), auth).await;
+        assert!(headers.contains_key("x-request-id"), "{uri}: no request id");
+        (status, json)
     }
 }
 

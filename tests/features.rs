@@ -17,9 +17,7 @@ use cicero::{
     http::{AppState, router},
     platform::jobs::{self, BulkAction, CancelOutcome, Filter, NewJob},
 };
-use common::{TestDb, signal, wait_exit};
-
-const TOKEN: &str = "test-token-0123456789";
+use common::{TOKEN, TestDb, signal, wait_exit};
 
 fn two_workers(db: &TestDb, env: &[(&str, &str)]) -> [std::process::Child; 2] {
     [
@@ -36,27 +34,9 @@ fn stop(children: [std::process::Child; 2]) {
 }
 
 async fn api(db: &TestDb, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let app = router(Arc::new(AppState::new(
-        db.pool.clone(),
-        TOKEN.into(),
-        Vec::new(),
-    )));
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/json")
-        .body(Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
-        .unwrap();
-    let res = app.oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, _, json) =
+        common::call(&db.app(), method, uri, body.map(|b| b.to_string()), true).await;
+    (status, json)
 }
 
 #[tokio::test]

@@ -11,7 +11,53 @@ use std::{
 
 use sqlx::{PgPool, postgres::PgPoolOptions};
 
-use cicero::{config::Settings, work::Ctx};
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Request, StatusCode},
+};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use cicero::{
+    config::Settings,
+    http::{AppState, router},
+    work::Ctx,
+};
+
+/// The job API token of in-process routers built by [`TestDb::app`].
+pub const TOKEN: &str = "test-token-0123456789";
+
+/// Sends one request through a router; `auth` adds the bearer token. Returns the status,
+/// the headers and the body as JSON (`Null` when it is not JSON).
+pub async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: Option<String>,
+    auth: bool,
+) -> (StatusCode, HeaderMap, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json");
+    if auth {
+        req = req.header("authorization", format!("Bearer {TOKEN}"));
+    }
+    let req = req
+        .body(Body::from(body.unwrap_or_default()))
+        .expect("request");
+    let res = app.clone().oneshot(req).await.expect("router answers");
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
 
 pub fn server_url() -> String {
     std::env::var("DATABASE_URL")
@@ -138,6 +184,15 @@ impl TestDb {
             env.entry("PG_DUMP".into()).or_insert(p);
         }
         Settings::parse(|k| env.get(k).cloned()).expect("test settings")
+    }
+
+    /// The HTTP router on this database, protected by [`TOKEN`].
+    pub fn app(&self) -> Router {
+        router(Arc::new(AppState::new(
+            self.pool.clone(),
+            TOKEN.into(),
+            Vec::new(),
+        )))
     }
 
     pub fn ctx(&self, extra: &[(&str, &str)]) -> Arc<Ctx> {
