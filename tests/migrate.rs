@@ -23,7 +23,9 @@ async fn a_legacy_database_with_data_is_upgraded_in_place() {
     // Turn the test database into a legacy one: only the legacy schema, no migration history.
     sqlx::raw_sql(
         "DROP SCHEMA cicero CASCADE; DROP SCHEMA apalis CASCADE; DROP TABLE _sqlx_migrations;
-                   ALTER TABLE insta_post DROP COLUMN like_count;",
+                   ALTER TABLE insta_post DROP COLUMN like_count;
+                   ALTER TABLE insta_post ALTER COLUMN created_at TYPE timestamp;
+                   ALTER TABLE tiktok_post ALTER COLUMN created_at TYPE timestamp;",
     )
     .execute(&db.pool)
     .await
@@ -32,6 +34,7 @@ async fn a_legacy_database_with_data_is_upgraded_in_place() {
         r#"INSERT INTO clients (client_id, nama, client_type) VALUES ('POLRES_X', 'Polres X', 'org');
            INSERT INTO "user" (user_id, nama, client_id) VALUES ('123', 'ANDI', 'POLRES_X');
            INSERT INTO insta_post (shortcode, client_id, caption, created_at) VALUES ('abc', 'POLRES_X', 'hi', '2026-11-24 08:00');
+           INSERT INTO tiktok_post (video_id, client_id, caption, created_at) VALUES ('v1', 'POLRES_X', 'tt', '2026-11-24 17:30');
            UPDATE cron_job_config SET is_active = false WHERE job_key = './src/cron/cronDbBackup.js';"#,
     )
     .execute(&db.pool)
@@ -49,6 +52,17 @@ async fn a_legacy_database_with_data_is_upgraded_in_place() {
         1
     );
     assert_eq!(db.count("SELECT count(*) FROM insta_post WHERE shortcode = 'abc' AND caption = 'hi' AND like_count IS NULL").await, 1);
+    // Naive legacy times keep their instant: Instagram's were Jakarta wall time, TikTok's UTC.
+    assert_eq!(
+        db.count("SELECT count(*) FROM insta_post WHERE created_at = '2026-11-24 01:00+00'")
+            .await,
+        1
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM tiktok_post WHERE created_at = '2026-11-25 00:30+07'")
+            .await,
+        1
+    );
     assert_eq!(
         db.count("SELECT count(*) FROM cron_job_config WHERE NOT is_active")
             .await,
