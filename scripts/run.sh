@@ -18,6 +18,9 @@ if [ -z "${JOB_API_TOKEN:-}" ]; then
   export JOB_API_TOKEN
 fi
 export BACKUP_DIR="${BACKUP_DIR:-$PWD/backups}"
+# The embedded default reads social data from the offline demo provider; set PROVIDER=rapidapi
+# and RAPIDAPI_KEY to use the real accounts.
+export PROVIDER="${PROVIDER:-demo}"
 
 ./target/release/cicero demo
 echo "cicero: http://127.0.0.1:${PORT:-3000}/  job API token: $JOB_API_TOKEN" >&2

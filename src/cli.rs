@@ -254,6 +254,9 @@ async fn run(command: Command) -> Result<(), Failure> {
             platform::migrate(&pool).await?;
             crate::demo::load(&pool).await?;
             println!("demo data loaded");
+            for line in crate::demo::ingest(&pool).await? {
+                println!("{line}");
+            }
         }
         Command::Serve => {
             let token = s.require_api_token()?.to_string();

@@ -48,6 +48,49 @@ pub struct Settings {
     pub rate_limits: Vec<(String, RateLimit)>,
     pub retain_done_days: u32,
     pub retain_failed_days: u32,
+    /// Where social posts and engagement come from (`PROVIDER`).
+    pub provider: ProviderKind,
+    pub rapidapi: RapidApiSettings,
+}
+
+/// `PROVIDER`: the real RapidAPI products, or the offline deterministic demo data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    RapidApi,
+    Demo,
+}
+
+/// RapidAPI account and client settings. `Debug` never prints the keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RapidApiSettings {
+    /// `RAPIDAPI_KEY`; required when `PROVIDER=rapidapi` (checked where it is used, so that
+    /// processes that never call RapidAPI start without it).
+    pub key: Option<String>,
+    pub fallback_host: Option<String>,
+    pub fallback_key: Option<String>,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    /// Base URL overrides (a proxy, a local fake API); `None`: `https://<host>`.
+    pub instagram_url: Option<String>,
+    pub tiktok_url: Option<String>,
+    /// Pause between two TikTok comment pages (legacy 2 s).
+    pub comment_page_delay: Duration,
+}
+
+impl std::fmt::Debug for RapidApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |k: &Option<String>| k.as_ref().map(|_| "<redacted>");
+        f.debug_struct("RapidApiSettings")
+            .field("key", &redact(&self.key))
+            .field("fallback_host", &self.fallback_host)
+            .field("fallback_key", &redact(&self.fallback_key))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("instagram_url", &self.instagram_url)
+            .field("tiktok_url", &self.tiktok_url)
+            .field("comment_page_delay", &self.comment_page_delay)
+            .finish()
+    }
 }
 
 /// At most `max` grants in any sliding `window`.
@@ -115,7 +158,36 @@ impl Settings {
             shutdown_grace: Duration::from_secs(num(&get, "WORKER_SHUTDOWN_GRACE_SECS", 30u64)?),
             cron_overrides: cron_overrides(&get)?,
             timeout_overrides: timeout_overrides(&get)?,
-            rate_limits: rate_limits(get("RATE_LIMITS").as_deref())?,
+            rate_limits: with_rapidapi_default(
+                rate_limits(get("RATE_LIMITS").as_deref())?,
+                get("RAPIDAPI_RATE_LIMIT").as_deref(),
+            )?,
+            provider: match get("PROVIDER").as_deref().map(str::trim) {
+                None | Some("rapidapi") => ProviderKind::RapidApi,
+                Some("demo") => ProviderKind::Demo,
+                Some(other) => {
+                    return Err(bad(
+                        "PROVIDER",
+                        format!("{other:?} is not a provider (rapidapi or demo)"),
+                    ));
+                }
+            },
+            rapidapi: RapidApiSettings {
+                key: get("RAPIDAPI_KEY"),
+                fallback_host: get("RAPIDAPI_FALLBACK_HOST"),
+                fallback_key: get("RAPIDAPI_FALLBACK_KEY"),
+                connect_timeout: Duration::from_millis(
+                    num(&get, "RAPIDAPI_CONNECT_TIMEOUT_MS", 10_000u64)?.max(1),
+                ),
+                timeout: Duration::from_millis(num(&get, "RAPIDAPI_TIMEOUT_MS", 30_000u64)?.max(1)),
+                instagram_url: get("RAPIDAPI_INSTAGRAM_URL"),
+                tiktok_url: get("RAPIDAPI_TIKTOK_URL"),
+                comment_page_delay: Duration::from_millis(num(
+                    &get,
+                    "TIKTOK_COMMENT_PAGE_DELAY_MS",
+                    2_000u64,
+                )?),
+            },
             retain_done_days: num(&get, "RETAIN_DONE_DAYS", 7u32)?.max(1),
             retain_failed_days: num(&get, "RETAIN_FAILED_DAYS", 30u32)?.max(1),
         })
@@ -317,6 +389,24 @@ fn rate_limits(raw: Option<&str>) -> Result<Vec<(String, RateLimit)>, ConfigErro
     Ok(out)
 }
 
+/// The default cluster-wide limit of RapidAPI calls (`RAPIDAPI_RATE_LIMIT`, `N/SECONDSs`,
+/// default 10/1s) as the prefix `rapidapi:*`, unless `RATE_LIMITS` already has an entry for
+/// `rapidapi:` keys (an explicit entry wins).
+fn with_rapidapi_default(
+    mut limits: Vec<(String, RateLimit)>,
+    raw: Option<&str>,
+) -> Result<Vec<(String, RateLimit)>, ConfigError> {
+    let entry = format!("rapidapi:*={}", raw.unwrap_or("10/1s").trim());
+    let default = rate_limits(Some(&entry)).map_err(|e| ConfigError {
+        setting: "RAPIDAPI_RATE_LIMIT".into(),
+        problem: e.problem.replace("rapidapi:*=", ""),
+    })?;
+    if !limits.iter().any(|(p, _)| p.starts_with("rapidapi:")) {
+        limits.extend(default);
+    }
+    Ok(limits)
+}
+
 /// `maintenance=1,diagnostics=4` → per-queue concurrency; names must be catalogue queues.
 fn queue_concurrency(raw: Option<&str>) -> Result<BTreeMap<String, usize>, ConfigError> {
     let mut out = BTreeMap::new();
@@ -393,6 +483,15 @@ mod tests {
             (&[URL, ("RATE_LIMITS", "rapidapi=0/1s")], "RATE_LIMITS"),
             (&[URL, ("RATE_LIMITS", "=5/1s")], "RATE_LIMITS"),
             (&[URL, ("RETAIN_DONE_DAYS", "a week")], "RETAIN_DONE_DAYS"),
+            (&[URL, ("PROVIDER", "mock")], "PROVIDER"),
+            (
+                &[URL, ("RAPIDAPI_RATE_LIMIT", "fast")],
+                "RAPIDAPI_RATE_LIMIT",
+            ),
+            (
+                &[URL, ("RAPIDAPI_TIMEOUT_MS", "30s")],
+                "RAPIDAPI_TIMEOUT_MS",
+            ),
             (
                 &[URL, ("JOB_TIMEOUT_MS_PING", "soon")],
                 "JOB_TIMEOUT_MS_PING",
@@ -436,6 +535,22 @@ mod tests {
             Some(Duration::from_secs(60))
         );
         assert_eq!(s.rate_limit("other"), None);
+        let s = parse(&[URL, ("RAPIDAPI_KEY", "secret-key-1")]).unwrap();
+        assert_eq!(s.provider, ProviderKind::RapidApi);
+        assert_eq!(s.rate_limit("rapidapi:abc").map(|l| l.max), Some(10));
+        assert!(!format!("{s:?}").contains("secret-key-1"));
+        let s = parse(&[URL, ("PROVIDER", "demo"), ("RAPIDAPI_RATE_LIMIT", "3/2s")]).unwrap();
+        assert_eq!(s.provider, ProviderKind::Demo);
+        assert_eq!(
+            s.rate_limit("rapidapi:abc"),
+            Some(RateLimit {
+                max: 3,
+                window: Duration::from_secs(2)
+            })
+        );
+        let s = parse(&[URL, ("RATE_LIMITS", "rapidapi:*=50/1s")]).unwrap();
+        assert_eq!(s.rate_limit("rapidapi:abc").map(|l| l.max), Some(50));
+        assert_eq!(s.rate_limits.len(), 1);
         let s = parse(&[URL, ("CRON_BACKUP_DB", "*/2 * * * * *")]).unwrap();
         assert_eq!(
             s.cron_overrides.get("backup_db").map(String::as_str),

@@ -5,6 +5,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod ingest;
 pub mod platform;
 pub mod providers;
 pub mod work;

@@ -6,9 +6,14 @@
 //! the handlers live in the `cicero` package (`src/work/`), one per entry here.
 
 pub mod backup_db;
+pub mod fetch_posts;
+pub mod ingest;
 pub mod ping;
 pub mod prune_jobs;
+pub mod refresh_engagement;
 pub mod schedule;
+pub mod sweep_amplify;
+pub mod sweep_social;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -93,13 +98,17 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
 }
 
 /// Every queue that has at least one job kind, in a stable order.
-pub const QUEUES: &[&str] = &["maintenance", "diagnostics"];
+pub const QUEUES: &[&str] = &["maintenance", "diagnostics", "ingest"];
 
 /// Every job kind.
 pub const CATALOGUE: &[JobSpec] = &[
     backup_db::BackupDb::SPEC,
     ping::Ping::SPEC,
     prune_jobs::PruneJobs::SPEC,
+    fetch_posts::FetchPosts::SPEC,
+    refresh_engagement::RefreshEngagement::SPEC,
+    sweep_social::SweepSocial::SPEC,
+    sweep_amplify::SweepAmplify::SPEC,
 ];
 
 /// Why a payload does not fit its kind; `field` is the JSON path of the offending part.
@@ -143,6 +152,10 @@ pub fn validate(
         "backup_db" => decode::<backup_db::BackupDb>(payload).map(drop),
         "ping" => decode::<ping::Ping>(payload).map(drop),
         "prune_jobs" => decode::<prune_jobs::PruneJobs>(payload).map(drop),
+        "fetch_posts" => decode::<fetch_posts::FetchPosts>(payload).map(drop),
+        "refresh_engagement" => decode::<refresh_engagement::RefreshEngagement>(payload).map(drop),
+        "sweep_social" => decode::<sweep_social::SweepSocial>(payload).map(drop),
+        "sweep_amplify" => decode::<sweep_amplify::SweepAmplify>(payload).map(drop),
         _ => return Err(ValidateError::UnknownKind(kind.to_string())),
     };
     checked.map(|()| spec).map_err(ValidateError::Payload)
@@ -224,6 +237,18 @@ mod tests {
         serde_json::from_str::<backup_db::BackupDb>(backup_db::BackupDb::SPEC.example).unwrap();
         serde_json::from_str::<ping::Ping>(ping::Ping::SPEC.example).unwrap();
         serde_json::from_str::<prune_jobs::PruneJobs>(prune_jobs::PruneJobs::SPEC.example).unwrap();
+        serde_json::from_str::<fetch_posts::FetchPosts>(fetch_posts::FetchPosts::SPEC.example)
+            .unwrap();
+        serde_json::from_str::<refresh_engagement::RefreshEngagement>(
+            refresh_engagement::RefreshEngagement::SPEC.example,
+        )
+        .unwrap();
+        serde_json::from_str::<sweep_social::SweepSocial>(sweep_social::SweepSocial::SPEC.example)
+            .unwrap();
+        serde_json::from_str::<sweep_amplify::SweepAmplify>(
+            sweep_amplify::SweepAmplify::SPEC.example,
+        )
+        .unwrap();
     }
 
     #[test]

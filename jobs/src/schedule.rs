@@ -32,6 +32,28 @@ pub fn entries() -> Vec<CronEntry> {
             kind: "prune_jobs",
             payload: || json!({}),
         },
+        // Legacy cronDirRequestFetchSosmed: `0,30 6-21 * * *` and `0 22 * * *`.
+        CronEntry {
+            name: "sweep_social",
+            legacy_key: Some("./src/cron/cronDirRequestFetchSosmed.js"),
+            cron: "0 0,30 6-21 * * *",
+            kind: "sweep_social",
+            payload: || json!({}),
+        },
+        CronEntry {
+            name: "sweep_social_late",
+            legacy_key: Some("./src/cron/cronDirRequestFetchSosmed.js"),
+            cron: "0 0 22 * * *",
+            kind: "sweep_social",
+            payload: || json!({}),
+        },
+        CronEntry {
+            name: "sweep_amplify",
+            legacy_key: Some("./src/cron/cronOprRequestAmplifyRoutineUpdate.js"),
+            cron: "0 55,25 8-21 * * *",
+            kind: "sweep_amplify",
+            payload: || json!({}),
+        },
     ]
 }
 

@@ -60,6 +60,7 @@ pub async fn run(
     let pool = ctx.pool.clone();
     let s = ctx.settings.clone();
     let instance = instance_name();
+    crate::ingest::prepare_worker(&s, &queues);
     register(&pool, &instance, &queues).await?;
     tracing::info!(%instance, queues = ?queues, "worker started");
 

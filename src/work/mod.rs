@@ -10,8 +10,11 @@ use cicero_jobs::{Job, PayloadError};
 use crate::config::Settings;
 
 pub mod backup_db;
+pub mod fetch_posts;
 pub mod ping;
 pub mod prune_jobs;
+pub mod refresh_engagement;
+pub mod sweep_social;
 
 /// What handlers get: settings and the database.
 pub struct Ctx {
@@ -116,6 +119,10 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
         "ping" => typed(payload, move |p| ping::run(p, job)),
         "backup_db" => typed(payload, move |p| backup_db::run(ctx, p)),
         "prune_jobs" => typed(payload, move |p| prune_jobs::run(ctx, p)),
+        "fetch_posts" => typed(payload, move |p| fetch_posts::run(ctx, p)),
+        "refresh_engagement" => typed(payload, move |p| refresh_engagement::run(ctx, p)),
+        "sweep_social" => typed(payload, move |p| sweep_social::run(ctx, p)),
+        "sweep_amplify" => typed(payload, move |p| sweep_social::run_amplify(ctx, p)),
         other => {
             let msg = format!("no handler for job kind {other:?}");
             Box::pin(std::future::ready(Err(JobError::Permanent(msg))))
