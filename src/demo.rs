@@ -141,19 +141,27 @@ pub async fn load(pool: &PgPool) -> anyhow::Result<()> {
 /// offline demo provider (whatever `PROVIDER` says: this command is the demo), so the
 /// tables hold posts and engagement right after `cicero demo`. Returns one line per step.
 pub async fn ingest(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    ingest_at(pool, chrono::Utc::now()).await
+}
+
+/// [`ingest`] at a given instant (tests pin the clock).
+pub async fn ingest_at(
+    pool: &PgPool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<String>> {
     use crate::ingest::{demo::DemoSource, rules, store};
     use crate::work::{fetch_posts, refresh_engagement};
-    let now = chrono::Utc::now();
+    let source = DemoSource { at: Some(now) };
     let mut lines = Vec::new();
     for c in store::clients(pool).await? {
         if !c.client_id.starts_with("DEMO_") {
             continue;
         }
         for platform in rules::sweep_platforms(&c) {
-            let f = fetch_posts::fetch(pool, &DemoSource, &c.client_id, platform, now)
+            let f = fetch_posts::fetch(pool, &source, &c.client_id, platform, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{} {}: {e}", c.client_id, platform.as_str()))?;
-            let r = refresh_engagement::refresh(pool, &DemoSource, &c.client_id, platform, now)
+            let r = refresh_engagement::refresh(pool, &source, &c.client_id, platform, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{} {}: {e}", c.client_id, platform.as_str()))?;
             lines.push(format!(

@@ -15,9 +15,20 @@ use crate::{
 };
 
 /// Jakarta wall-clock times (hour, minute) at which every demo account posts.
-pub const POST_TIMES: &[(u32, u32)] = &[(7, 30), (10, 0), (13, 30), (16, 0), (19, 30)];
+/// The first is just after midnight so that the demo has posts of today at any hour.
+pub const POST_TIMES: &[(u32, u32)] = &[(0, 15), (7, 30), (10, 0), (13, 30), (16, 0), (19, 30)];
 
-pub struct DemoSource;
+/// The demo provider; `at` pins the clock (tests), `None` reads it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DemoSource {
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl DemoSource {
+    fn now(&self) -> DateTime<Utc> {
+        self.at.unwrap_or_else(Utc::now)
+    }
+}
 
 /// FNV-1a 64: stable across runs and releases, so the demo data never changes for a day.
 fn hash(parts: &[&str]) -> u64 {
@@ -34,7 +45,7 @@ fn hash(parts: &[&str]) -> u64 {
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_";
 
 /// (post id seed, created_at) of an account's posts visible at `now`: today's slots that
-/// have passed, 2 to 5 of them depending on the account and day, plus yesterday's 19:30.
+/// have passed, 3 to 6 of them depending on the account and day, plus yesterday's 19:30.
 pub fn post_slots(username: &str, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
     let today = jakarta_day(now);
     let mut out = Vec::new();
@@ -42,7 +53,7 @@ pub fn post_slots(username: &str, now: DateTime<Utc>) -> Vec<(String, DateTime<U
     if let Some(t) = at(yesterday, 19, 30) {
         out.push((format!("{username}|{yesterday}|4"), t));
     }
-    let per_day = 2 + (hash(&[username, &today.to_string()]) % 4) as usize;
+    let per_day = 3 + (hash(&[username, &today.to_string()]) % 4) as usize;
     for (i, (h, m)) in POST_TIMES.iter().enumerate().take(per_day) {
         if let Some(t) = at(today, *h, *m)
             && t <= now
@@ -112,7 +123,7 @@ impl SocialSource for DemoSource {
 
     fn instagram_posts<'a>(&'a self, username: &'a str) -> SourceFuture<'a, Vec<InstaPost>> {
         Box::pin(async move {
-            Ok(post_slots(username, Utc::now())
+            Ok(post_slots(username, self.now())
                 .into_iter()
                 .map(|(seed, created_at)| {
                     let code = shortcode(&seed);
@@ -188,7 +199,7 @@ mod tests {
 
     #[test]
     fn posts_are_deterministic_and_only_past_slots() {
-        // 2026-11-25 11:00 WIB: 07:30 and 10:00 have passed (when the account posts that many).
+        // 2026-11-25 11:00 WIB: 00:15, 07:30 and 10:00 have passed.
         let now = t("2026-11-25T04:00:00Z");
         let a = post_slots("polres.demo.a", now);
         assert_eq!(a, post_slots("polres.demo.a", now));
@@ -197,7 +208,7 @@ mod tests {
             .iter()
             .filter(|(_, at)| jakarta_day(*at) == jakarta_day(now))
             .collect();
-        assert!((1..=2).contains(&today.len()), "{a:?}");
+        assert_eq!(today.len(), 3, "{a:?}");
         // Yesterday's 19:30 post is always there, for the jobs to leave out.
         assert!(
             a.iter().any(|(_, at)| *at == t("2026-11-24T12:30:00Z")),

@@ -212,7 +212,7 @@ pub fn source(s: &Settings, pool: &PgPool) -> Result<Arc<dyn SocialSource>, Prov
         return Ok(src.clone());
     }
     let src: Arc<dyn SocialSource> = match s.provider {
-        ProviderKind::Demo => Arc::new(demo::DemoSource),
+        ProviderKind::Demo => Arc::new(demo::DemoSource::default()),
         ProviderKind::RapidApi => Arc::new(RapidApiSource::from_settings(s, Some(pool.clone()))?),
     };
     if let Ok(mut c) = cache.lock() {
