@@ -94,6 +94,8 @@ enum JobCommand {
 enum BenchCommand {
     /// Queue throughput and latency against the configured database.
     Queue(crate::platform::bench::BenchArgs),
+    /// One social sweep (fetch + likes) over many clients against a local fake RapidAPI.
+    Sweep(crate::ingest::bench::SweepBenchArgs),
 }
 
 /// A failure with its exit code: 2 for configuration and usage errors, 1 otherwise.
@@ -322,6 +324,10 @@ async fn run(command: Command) -> Result<(), Failure> {
             let pool = connect(&s).await?;
             platform::migrate(&pool).await?;
             platform::bench::run(&s, pool, args).await?;
+        }
+        Command::Bench(BenchCommand::Sweep(args)) => {
+            let pool = connect(&s).await?;
+            crate::ingest::bench::run(&s, pool, args).await?;
         }
     }
     Ok(())

@@ -96,7 +96,7 @@ pub fn engagers(post_id: &str, tiktok: bool) -> Vec<String> {
     let mut out: Vec<String> = crate::demo::PERSONNEL
         .iter()
         .map(|p| if tiktok { p.tiktok } else { p.insta })
-        .filter(|h| hash(&[h, post_id]) % skip_one_in != 0)
+        .filter(|h| !hash(&[h, post_id]).is_multiple_of(skip_one_in))
         .map(|h| h.trim_start_matches('@').to_string())
         .collect();
     let crowd = 20 + hash(&["crowd", post_id]) % 60;

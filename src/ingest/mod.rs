@@ -23,6 +23,7 @@ use crate::{
     },
 };
 
+pub mod bench;
 pub mod demo;
 pub mod rules;
 pub mod store;

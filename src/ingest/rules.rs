@@ -239,7 +239,8 @@ mod tests {
     #[test]
     fn merge_never_removes() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let cases: &[(&[&str], &[&str], &[&str], usize)] = &[
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], usize);
+        let cases: &[Case] = &[
             (&["a", "b"], &["b", "c"], &["a", "b", "c"], 1),
             (&["a", "b"], &[], &["a", "b"], 0),
             (&[], &["x", "y"], &["x", "y"], 2),
