@@ -85,7 +85,9 @@ async fn likes(State(f): State<Arc<Fake>>, Query(q): Query<Vec<(String, String)>
         .map(|i| json!({"username": format!("Warga.{:05}", (i * 7 + code.len()) % 100_000), "pk": i.to_string(), "is_private": false}))
         .collect();
     let more = to < f.likers;
-    Json(json!({"data": {"items": items, "next_cursor": more.then(|| to.to_string()), "has_more": more}}))
+    Json(
+        json!({"data": {"items": items, "next_cursor": more.then(|| to.to_string()), "has_more": more}}),
+    )
 }
 
 fn peak_kib(field: &str) -> Option<u64> {
@@ -171,7 +173,9 @@ async fn measure(
         _ => None,
     })?;
     settings.provider = ProviderKind::RapidApi;
-    settings.queue_concurrency.insert("ingest".into(), args.concurrency);
+    settings
+        .queue_concurrency
+        .insert("ingest".into(), args.concurrency);
     settings.db_pool_size = s.db_pool_size;
     let rss_before = peak_kib("VmRSS:").unwrap_or(0);
     let t = Instant::now();
@@ -180,7 +184,11 @@ async fn measure(
         settings,
         pool: pool.clone(),
     });
-    let worker = tokio::spawn(platform::worker::run(ctx, vec!["ingest".into()], stop.clone()));
+    let worker = tokio::spawn(platform::worker::run(
+        ctx,
+        vec!["ingest".into()],
+        stop.clone(),
+    ));
     let expected = 1 + 2 * args.clients as i64;
     let deadline = Instant::now() + Duration::from_secs(1800);
     loop {
@@ -215,7 +223,9 @@ async fn measure(
     .fetch_one(pool)
     .await?;
     let requests = args.clients * (1 + args.posts * args.likers.div_ceil(args.page.max(1)));
-    println!("| clients | posts/client | likers/post | likes page | concurrency | rate limit | jobs | HTTP requests | wall time | peak RSS (VmHWM) | RSS before |");
+    println!(
+        "| clients | posts/client | likers/post | likes page | concurrency | rate limit | jobs | HTTP requests | wall time | peak RSS (VmHWM) | RSS before |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} s | {} MiB | {} MiB |",
