@@ -676,3 +676,68 @@ async fn the_demo_provider_runs_the_pipeline_offline() {
     assert_eq!(db.count("SELECT count(*) FROM insta_post").await, posts);
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_failing_post_is_listed_and_only_all_posts_failing_fails_the_job() {
+    let db = TestDb::new().await;
+    let server = MockServer::start().await;
+    client(&db, "POLRES_A", Some("polres.a"), None).await;
+    sqlx::query("INSERT INTO insta_post (shortcode, client_id, created_at) VALUES ('OK1', 'POLRES_A', $1), ('GONE1', 'POLRES_A', $1)")
+        .bind(utc(MORNING))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    Mock::given(path("/v1/likes"))
+        .and(query_param("code_or_id_or_url", "OK1"))
+        .respond_with(ok(
+            json!({"data": {"items": [{"username": "budi"}], "has_more": false}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/likes"))
+        .and(query_param("code_or_id_or_url", "GONE1"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"message": "Media not found"})),
+        )
+        .expect(1) // a 4xx is not retried
+        .mount(&server)
+        .await;
+    let src = source(&db, &server);
+    let r = refresh_engagement::refresh(&db.pool, &src, "POLRES_A", Platform::Instagram, utc(NOW))
+        .await
+        .expect("one post is enough");
+    assert_eq!(
+        (r["succeeded"].as_u64(), r["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["failures"][0]["id"], json!("GONE1"));
+    let msg = r["failures"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("HTTP 404") && msg.contains("Media not found"),
+        "{msg}"
+    );
+
+    // OK1 becomes yesterday's post; only GONE1 is left for today.
+    sqlx::query("UPDATE insta_post SET created_at = $1 WHERE shortcode = 'OK1'")
+        .bind(utc(LATE_YESTERDAY))
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    server.reset().await;
+    Mock::given(path("/v1/likes"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"message": "Media not found"})),
+        )
+        .mount(&server)
+        .await;
+    let err =
+        refresh_engagement::refresh(&db.pool, &src, "POLRES_A", Platform::Instagram, utc(NOW))
+            .await
+            .expect_err("every post failed");
+    assert!(
+        matches!(&err, JobError::Permanent(m) if m.contains("all 1 posts failed") && m.contains("HTTP 404")),
+        "{err:?}"
+    );
+    db.drop_db().await;
+}
