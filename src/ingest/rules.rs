@@ -359,6 +359,31 @@ mod tests {
     }
 
     #[test]
+    fn rate_keys_follow_the_provider() {
+        let settings = |pairs: &[(&str, &str)]| {
+            let map: std::collections::BTreeMap<String, String> = pairs
+                .iter()
+                .chain(&[("DATABASE_URL", "postgres://u@h/db")])
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Settings::parse(|k| map.get(k).cloned()).unwrap()
+        };
+        let with_key = format!("rapidapi:{}", fingerprint("k-123"));
+        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+            (&[("RAPIDAPI_KEY", "k-123")], Some(&with_key)),
+            (
+                &[("PROVIDER", "rapidapi"), ("RAPIDAPI_KEY", "k-123")],
+                Some(&with_key),
+            ),
+            (&[("PROVIDER", "demo"), ("RAPIDAPI_KEY", "k-123")], None),
+            (&[], None),
+        ];
+        for (pairs, want) in cases {
+            assert_eq!(rate_key(&settings(pairs)).as_deref(), *want, "{pairs:?}");
+        }
+    }
+
+    #[test]
     fn fingerprints_hide_the_key() {
         let f = fingerprint("my-secret-rapidapi-key");
         assert_eq!(f.len(), 12);
