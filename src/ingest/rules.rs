@@ -369,7 +369,8 @@ mod tests {
             Settings::parse(|k| map.get(k).cloned()).unwrap()
         };
         let with_key = format!("rapidapi:{}", fingerprint("k-123"));
-        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+        let cases: &[Case] = &[
             (&[("RAPIDAPI_KEY", "k-123")], Some(&with_key)),
             (
                 &[("PROVIDER", "rapidapi"), ("RAPIDAPI_KEY", "k-123")],
