@@ -67,8 +67,10 @@ function whatsapp(text) {
 function toast(msg) {
   const d = document.createElement("div");
   d.textContent = msg;
-  $("#toast").append(d);
-  setTimeout(() => d.remove(), 5000);
+  const box = $("#toast");
+  box.append(d);
+  while (box.children.length > 3) box.firstChild.remove();
+  setTimeout(() => d.remove(), 3500);
 }
 
 function confirmAction(text) {
@@ -349,8 +351,8 @@ function attemptsTimeline(job) {
   const t1 = Math.max(...a.map(x => +new Date(x.finished_at)), t0 + 1);
   const colour = o => ({ done: "var(--ok)", retry: "var(--warn)", failed: "var(--bad)", lost: "var(--bad)", interrupted: "var(--idle)" }[o] || "var(--idle)");
   const spans = a.map(x => {
-    const l = ((+new Date(x.started_at) - t0) / (t1 - t0)) * 100;
-    const w = Math.max(((+new Date(x.finished_at) - +new Date(x.started_at)) / (t1 - t0)) * 100, 1.5);
+    const l = Math.min(((+new Date(x.started_at) - t0) / (t1 - t0)) * 100, 98);
+    const w = Math.min(Math.max(((+new Date(x.finished_at) - +new Date(x.started_at)) / (t1 - t0)) * 100, 2), 100 - l);
     return `<span style="left:${l}%;width:${w}%;background:${colour(x.outcome)}" title="attempt ${x.attempt} on ${esc(x.worker)}: ${esc(x.outcome)}">${x.attempt}</span>`;
   }).join("");
   // Two leases overlapping in time, or a lease lost to a dead worker, mean the work may have run twice.
