@@ -349,7 +349,7 @@ function attemptsTimeline(job) {
   if (!a.length) return `<p class="muted">No attempt finished yet.</p>`;
   const t0 = Math.min(...a.map(x => +new Date(x.started_at)));
   const t1 = Math.max(...a.map(x => +new Date(x.finished_at)), t0 + 1);
-  const colour = o => ({ done: "var(--ok)", retry: "var(--warn)", failed: "var(--bad)", lost: "var(--bad)", interrupted: "var(--idle)" }[o] || "var(--idle)");
+  const colour = o => ({ done: "var(--ok)", retry: "var(--warn)", failed: "var(--bad)", lost: "var(--bad)", interrupted: "var(--idle)", cancelled: "var(--idle)" }[o] || "var(--idle)");
   const spans = a.map(x => {
     const l = Math.min(((+new Date(x.started_at) - t0) / (t1 - t0)) * 100, 98);
     const w = Math.min(Math.max(((+new Date(x.finished_at) - +new Date(x.started_at)) / (t1 - t0)) * 100, 2), 100 - l);

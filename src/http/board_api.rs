@@ -109,7 +109,7 @@ pub struct Bucket {
     pub at: DateTime<Utc>,
     /// Attempts that finished the job.
     pub done: i64,
-    /// Attempts that did not (retry, failed, lost, interrupted).
+    /// Attempts that failed (retry, failed, lost, interrupted); an operator's cancel is neither.
     pub failed: i64,
 }
 
@@ -154,7 +154,7 @@ async fn stats(
         "SELECT j.queue,
                 date_bin(make_interval(secs => $1), a.finished_at, $2::timestamptz) AS at,
                 count(*) FILTER (WHERE a.outcome = 'done') AS done,
-                count(*) FILTER (WHERE a.outcome <> 'done') AS failed
+                count(*) FILTER (WHERE a.outcome NOT IN ('done', 'cancelled')) AS failed
            FROM cicero.job_attempts a JOIN cicero.jobs j ON j.id = a.job_id
           WHERE a.finished_at >= $2
           GROUP BY 1, 2",
