@@ -252,6 +252,40 @@ async fn failed_ping(db: &TestDb, payload: Value, error: &str) -> i64 {
     id
 }
 
+/// A sent WhatsApp message whose two attempts overlapped (a lease taken over while the first
+/// worker still ran), and a finished job of one client. Inserted as rows: the board only reads
+/// them.
+async fn seed_whatsapp_and_tenant(db: &TestDb) -> (i64, i64) {
+    let wa: i64 = sqlx::query_scalar(
+        "INSERT INTO cicero.jobs (queue, kind, payload, state, attempt, finished_at)
+         VALUES ('whatsapp', 'whatsapp_send', $1, 'done', 2, now()) RETURNING id",
+    )
+    .bind(json!({
+        "chat_id": "6281234567890@c.us",
+        "text": "*Rekap absensi* _Polres Kediri_\nSudah: 12 <script>\nBelum: 3",
+    }))
+    .fetch_one(&db.pool)
+    .await
+    .expect("insert whatsapp job");
+    sqlx::query(
+        "INSERT INTO cicero.job_attempts (job_id, attempt, worker, started_at, finished_at, outcome, error) VALUES
+           ($1, 1, 'worker-a', now() - interval '60 seconds', now() - interval '10 seconds', 'lost', 'worker stopped heartbeating'),
+           ($1, 2, 'worker-b', now() - interval '30 seconds', now() - interval '5 seconds', 'done', NULL)",
+    )
+    .bind(wa)
+    .execute(&db.pool)
+    .await
+    .expect("insert attempts");
+    let tenant: i64 = sqlx::query_scalar(
+        "INSERT INTO cicero.jobs (queue, kind, payload, state, attempt, finished_at)
+         VALUES ('diagnostics', 'ping', '{\"client_id\": \"POLRES_KEDIRI\"}', 'done', 1, now()) RETURNING id",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("insert tenant job");
+    (wa, tenant)
+}
+
 async fn scalar_bool(db: &TestDb, sql: &'static str, arg: &str) -> Option<bool> {
     sqlx::query_scalar(sql)
         .bind(arg)
@@ -295,6 +329,7 @@ async fn operator_board_in_headless_chromium() {
             .await,
         );
     }
+    let (wa, tenant) = seed_whatsapp_and_tenant(&db).await;
     let port = free_port();
     let mut server = db.spawn(
         &["all"],
@@ -438,20 +473,42 @@ async fn operator_board_in_headless_chromium() {
     b.goto(&format!("{base}/board/#/tenants?client_id=POLRES_KEDIRI"))
         .await;
     b.wait("#tenant-retry", 10).await;
+    b.wait(&format!("tr[data-job-id='{tenant}']"), 10).await;
     b.screenshot("12-tenant").await;
     b.goto(&format!("{base}/board/#/enqueue")).await;
     b.wait_text("#e-check", "Payload is valid", 10).await;
     b.screenshot("13-enqueue").await;
 
+    // A WhatsApp message as the recipient sees it, and a job whose leases overlapped.
+    b.goto(&format!("{base}/board/#/job/{wa}")).await;
+    b.wait("#wa-preview", 10).await;
+    let html = b
+        .js(
+            "return document.querySelector('#wa-preview').innerHTML",
+            json!([]),
+        )
+        .await;
+    let html = html.as_str().unwrap_or_default();
+    for part in [
+        "<b>Rekap absensi</b>",
+        "<i>Polres Kediri</i>",
+        "<br>",
+        "&lt;script&gt;",
+    ] {
+        assert!(html.contains(part), "{part} missing in {html}");
+    }
+    b.wait("[data-flag=ran-twice]", 10).await;
+    b.screenshot("14-job-whatsapp-ran-twice").await;
+
     // Dark theme, and a phone-width screen.
     b.click("#theme").await;
     b.goto(&format!("{base}/board/#/job/{failed}")).await;
     b.wait_text("#job-state", "done", 10).await;
-    b.screenshot("14-job-dark").await;
+    b.screenshot("15-job-dark").await;
     b.size(390, 844).await;
     b.goto(&format!("{base}/board/#/overview")).await;
     b.wait("[data-queue=diagnostics]", 10).await;
-    b.screenshot("15-overview-phone-dark").await;
+    b.screenshot("16-overview-phone-dark").await;
     b.goto(&format!("{base}/board/#/jobs")).await;
     b.wait("#jobs-table", 10).await;
     let overflow = b
@@ -465,7 +522,7 @@ async fn operator_board_in_headless_chromium() {
         json!(true),
         "the jobs page scrolls sideways at phone width"
     );
-    b.screenshot("16-jobs-phone-dark").await;
+    b.screenshot("17-jobs-phone-dark").await;
 
     b.quit().await;
     signal(&server, "TERM");
