@@ -431,11 +431,14 @@ async fn schedules(State(st): State<Arc<AppState>>) -> Response {
     Json(json!({ "timezone": cicero_jobs::schedule::TIMEZONE, "schedules": out })).into_response()
 }
 
-fn entry(name: &str) -> Result<cicero_jobs::schedule::CronEntry, Response> {
+fn entry(name: &str) -> Option<cicero_jobs::schedule::CronEntry> {
     cicero_jobs::schedule::entries()
         .into_iter()
         .find(|e| e.name == name)
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("unknown schedule {name:?}")))
+}
+
+fn unknown_schedule(name: &str) -> Response {
+    error(StatusCode::NOT_FOUND, format!("unknown schedule {name:?}"))
 }
 
 async fn enable(st: State<Arc<AppState>>, headers: HeaderMap, name: Path<String>) -> Response {
@@ -455,9 +458,8 @@ async fn set_active(
     Path(name): Path<String>,
     active: bool,
 ) -> Response {
-    let e = match entry(&name) {
-        Ok(e) => e,
-        Err(r) => return r,
+    let Some(e) = entry(&name) else {
+        return unknown_schedule(&name);
     };
     let keys = config_keys(&e);
     let result = async {
@@ -499,9 +501,8 @@ async fn run_now(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Response {
-    let e = match entry(&name) {
-        Ok(e) => e,
-        Err(r) => return r,
+    let Some(e) = entry(&name) else {
+        return unknown_schedule(&name);
     };
     let mut job = NewJob::new(e.kind, (e.payload)());
     job.unique_key = Some(format!(
