@@ -12,3 +12,8 @@ CREATE TABLE IF NOT EXISTS cicero.audit_log (
     detail jsonb       NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS audit_log_at_idx ON cicero.audit_log (at DESC, id DESC);
+
+-- The last run of each schedule: the newest job whose unique key is `cron:<entry>:...` (one
+-- index probe per entry, however many jobs there are).
+CREATE INDEX IF NOT EXISTS jobs_cron_entry_idx
+    ON cicero.jobs (split_part(unique_key, ':', 2), id DESC) WHERE unique_key LIKE 'cron:%';

@@ -179,6 +179,11 @@ impl Browser {
         .await;
     }
 
+    async fn clear(&self, css: &str) {
+        let e = self.wait(css, 10).await;
+        self.cmd("POST", &format!("/element/{e}/clear"), None).await;
+    }
+
     async fn text(&self, css: &str) -> String {
         let e = self.wait(css, 10).await;
         self.cmd("GET", &format!("/element/{e}/text"), None)
@@ -475,9 +480,34 @@ async fn operator_board_in_headless_chromium() {
     b.wait("#tenant-retry", 10).await;
     b.wait(&format!("tr[data-job-id='{tenant}']"), 10).await;
     b.screenshot("12-tenant").await;
-    b.goto(&format!("{base}/board/#/enqueue")).await;
+    b.goto(&format!("{base}/board/#/enqueue?kind=ping")).await;
     b.wait_text("#e-check", "Payload is valid", 10).await;
-    b.screenshot("13-enqueue").await;
+    // A payload the kind rejects is named by the server's own validation; no submit.
+    b.clear("#e-payload").await;
+    b.type_into("#e-payload", r#"{"sleep_ms": "slow"}"#).await;
+    b.wait_text("#e-check", "payload.sleep_ms: invalid type", 10)
+        .await;
+    assert_eq!(
+        b.js(
+            "return document.querySelector('#e-submit').disabled",
+            json!([])
+        )
+        .await,
+        json!(true)
+    );
+    b.screenshot("13-enqueue-invalid").await;
+    b.clear("#e-payload").await;
+    b.type_into("#e-payload", r#"{"message": "from the board"}"#)
+        .await;
+    b.wait_text("#e-check", "Payload is valid", 10).await;
+    b.click("#e-submit").await;
+    b.wait_text("#payload", "from the board", 10).await;
+    b.wait_text("#job-state", "done", 30).await;
+    assert_eq!(
+        db.count("SELECT count(*) FROM cicero.jobs WHERE payload->>'message' = 'from the board' AND state = 'done'")
+            .await,
+        1
+    );
 
     // A WhatsApp message as the recipient sees it, and a job whose leases overlapped.
     b.goto(&format!("{base}/board/#/job/{wa}")).await;

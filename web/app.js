@@ -197,7 +197,13 @@ function refreshSoon() {
   const v = route().view;
   if (v === "enqueue" || $("#confirm").open) return;
   clearTimeout(pending);
-  pending = setTimeout(render, 400);
+  pending = setTimeout(() => {
+    // Someone typing in a filter field keeps their text: try again a little later.
+    const a = document.activeElement;
+    const typing = a && $("#view").contains(a) && (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && !/^(checkbox|radio|button|submit)$/.test(a.type)));
+    if (typing) { refreshSoon(); return; }
+    render();
+  }, 400);
 }
 
 // ------------------------------------------------------------------ overview

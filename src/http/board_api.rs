@@ -388,9 +388,10 @@ async fn schedules(State(st): State<Arc<AppState>>) -> Response {
     for (e, expr) in crate::platform::scheduler::effective_entries(&st.cron_overrides) {
         let last = sqlx::query(
             "SELECT id, state, created_at, finished_at, last_error FROM cicero.jobs
-              WHERE unique_key LIKE $1 ORDER BY id DESC LIMIT 1",
+              WHERE unique_key LIKE 'cron:%' AND split_part(unique_key, ':', 2) = $1
+              ORDER BY id DESC LIMIT 1",
         )
-        .bind(format!("cron:{}:%", e.name))
+        .bind(e.name)
         .fetch_optional(&st.pool)
         .await;
         let last = match last {
