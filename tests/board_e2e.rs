@@ -452,6 +452,12 @@ async fn operator_board_in_headless_chromium() {
         10,
     )
     .await;
+    // Run it now anyway: its job becomes the entry's last run.
+    b.click("[data-run=prune_jobs]").await;
+    b.wait("#confirm[open]", 10).await;
+    b.click("#confirm-ok").await;
+    b.wait("tr[data-schedule=prune_jobs] a[href^='#/job/']", 15)
+        .await;
     b.screenshot("09-schedules").await;
 
     // Every action is in the audit log, with the operator's name.
@@ -508,6 +514,18 @@ async fn operator_board_in_headless_chromium() {
             .await,
         1
     );
+
+    // A running job shows its progress, live.
+    let slow = db
+        .enqueue(
+            "ping",
+            json!({ "message": "slow", "sleep_ms": 6_000, "progress_steps": 6 }),
+        )
+        .await;
+    b.goto(&format!("{base}/board/#/job/{slow}")).await;
+    b.wait("#progress", 20).await;
+    b.screenshot("13-job-progress").await;
+    b.wait_text("#job-state", "done", 30).await;
 
     // A WhatsApp message as the recipient sees it, and a job whose leases overlapped.
     b.goto(&format!("{base}/board/#/job/{wa}")).await;

@@ -160,7 +160,8 @@ function logout(message) { session.clear(); stopLive(); showLogin(message); }
 $("#login-form").onsubmit = async ev => {
   ev.preventDefault();
   const token = $("#login-token").value.trim();
-  const name = $("#login-name").value.trim();
+  // Header values must be ASCII: other characters become "?".
+  const name = $("#login-name").value.trim().replace(/[^\x20-\x7E]/g, "?").slice(0, 64);
   session.set(token, name);
   try {
     await api("GET", "/api/queues");
