@@ -528,6 +528,11 @@ async fn the_board_is_served_from_the_binary() {
             .starts_with("text/html")
     );
     assert!(html.contains(r#"<script src="app.js">"#) && html.contains("app.css"));
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
     // No CDN: nothing is loaded from another origin.
     assert!(
         !html.contains("http://") && !html.contains("https://"),

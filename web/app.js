@@ -385,7 +385,8 @@ views.job = async r => {
   const wa = j.kind === "whatsapp_send" && j.payload && typeof j.payload.text === "string"
     ? `<h2>Message as the recipient sees it</h2><div class="wa" id="wa-preview">${whatsapp(j.payload.text)}</div>
        <p class="muted">to ${esc(j.payload.chat_id || j.payload.to || "")}</p>` : "";
-  const download = j.result && typeof j.result.download_url === "string"
+  // Only our own paths or http(s) links: never a javascript: URL from a result.
+  const download = j.result && typeof j.result.download_url === "string" && /^(\/(?!\/)|https?:\/\/)/.test(j.result.download_url)
     ? `<p><a id="download" href="${esc(j.result.download_url)}" download>Download the export</a></p>` : "";
   const canRetry = j.state === "failed" || j.state === "cancelled";
   const canCancel = j.state === "pending" || j.state === "running";

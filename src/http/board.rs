@@ -37,6 +37,9 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/board", get(|| async { Redirect::permanent("/board/") }))
@@ -55,6 +58,9 @@ fn file(name: &str) -> Response {
                 // Always revalidate: a new binary must not be shadowed by a cached old script.
                 (header::CACHE_CONTROL, "no-cache"),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                // Only our own files and API: an injected script or a foreign host cannot load.
+                (header::CONTENT_SECURITY_POLICY, CSP),
+                (header::X_FRAME_OPTIONS, "DENY"),
             ],
             *body,
         )
