@@ -164,9 +164,19 @@ impl Browser {
         }
     }
 
+    /// Clicks an element. A live refresh may replace it between finding and clicking ("stale
+    /// element reference"): then it is found again.
     async fn click(&self, css: &str) {
-        let e = self.wait(css, 10).await;
-        self.cmd("POST", &format!("/element/{e}/click"), None).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let e = self.wait(css, 10).await;
+            let r = self.cmd("POST", &format!("/element/{e}/click"), None).await;
+            match r.get("error").and_then(Value::as_str) {
+                None => return,
+                Some(err) => assert!(Instant::now() < deadline, "click on {css} failed: {err}"),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn type_into(&self, css: &str, text: &str) {

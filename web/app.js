@@ -496,7 +496,7 @@ views.tenants = async r => {
   return form + `<h2>${esc(client)}${day ? " on " + esc(day) : ""}: ${page.total} jobs</h2>
     <div class="grid">${summary}</div>
     <div class="row" style="margin:10px 0"><span class="muted">Scoped to this client:</span>
-      <button type="button" data-bulk="retry" id="tenant-retry">Retry failed</button>
+      <button type="button" data-bulk="retry" id="tenant-retry">Retry failed &amp; cancelled</button>
       <button type="button" data-bulk="cancel" id="tenant-cancel">Cancel pending</button></div>
     ${jobsTable(page.jobs)}${pager("tenants", r.params, page.page, page.total, page.per_page)}`;
 };

@@ -331,7 +331,7 @@ async fn set_paused(
             ),
         );
     }
-    match jobs::set_paused(&st.pool, &queue, paused, "api").await {
+    match jobs::set_paused(&st.pool, &queue, paused, &super::board_api::actor(&headers)).await {
         Ok(()) => {
             let action = if paused {
                 "queue.pause"
