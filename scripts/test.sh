@@ -8,6 +8,14 @@ source scripts/pg.sh
 ensure_postgres
 drop_stale_test_databases
 require_cargo
+# The board's end-to-end test (tests/board_e2e.rs) drives a real headless Chromium.
+if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update && apt-get install -y chromium chromium-driver
+  else
+    echo "chromium and chromium-driver are missing; run as root or: sudo apt-get install -y chromium chromium-driver" >&2
+  fi
+fi
 # Build-time sqlx checks must not look at the test database (see .cargo/config.toml).
 export SQLX_OFFLINE=true
 if cargo nextest --version >/dev/null 2>&1; then

@@ -265,7 +265,10 @@ async fn run(command: Command) -> Result<(), Failure> {
             let pool = connect(&s).await?;
             require_schema(&pool).await?;
             http::serve(
-                Arc::new(AppState::new(pool, token, s.rate_limits.clone())),
+                Arc::new(
+                    AppState::new(pool, token, s.rate_limits.clone())
+                        .with_cron_overrides(s.cron_overrides.clone()),
+                ),
                 &s.bind,
                 s.port,
                 shutdown_token(),
@@ -293,7 +296,10 @@ async fn run(command: Command) -> Result<(), Failure> {
             let pool = connect(&s).await?;
             require_schema(&pool).await?;
             let stop = shutdown_token();
-            let state = Arc::new(AppState::new(pool.clone(), token, s.rate_limits.clone()));
+            let state = Arc::new(
+                AppState::new(pool.clone(), token, s.rate_limits.clone())
+                    .with_cron_overrides(s.cron_overrides.clone()),
+            );
             let queues = queues_arg(Vec::new())?;
             let ctx = Arc::new(Ctx {
                 settings: s.clone(),

@@ -322,6 +322,19 @@ async fn openapi_describes_every_route() {
         ("/api/queues/{queue}/resume", "post"),
         ("/api/rate-limits", "get"),
         ("/api/queues", "get"),
+        ("/api/jobs/{id}", "delete"),
+        ("/api/jobs/validate", "post"),
+        ("/api/stats", "get"),
+        ("/api/workers", "get"),
+        ("/api/catalogue", "get"),
+        ("/api/schedules", "get"),
+        ("/api/schedules/{name}/enable", "post"),
+        ("/api/schedules/{name}/disable", "post"),
+        ("/api/schedules/{name}/run", "post"),
+        ("/api/audit", "get"),
+        ("/board", "get"),
+        ("/board/", "get"),
+        ("/board/{file}", "get"),
     ];
     for (path, method) in routes {
         assert!(

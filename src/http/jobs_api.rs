@@ -7,7 +7,7 @@ use axum::{
     Json, Router,
     body::Bytes,
     extract::{Path, Query, Request, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -16,13 +16,16 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, error};
+use super::{AppState, board_api::record, error};
 use crate::platform::jobs::{self, CancelOutcome, EnqueueError, Filter, NewJob, RetryOutcome};
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/jobs", post(enqueue).get(list))
-        .route("/api/jobs/{id}", get(show))
+        .route(
+            "/api/jobs/{id}",
+            get(show).delete(super::board_api::delete_job),
+        )
         .route("/api/jobs/bulk", post(bulk))
         .route("/api/jobs/events", get(super::events::stream))
         .route("/api/jobs/{id}/retry", post(retry))
@@ -92,7 +95,7 @@ fn empty_object() -> Value {
     json!({})
 }
 
-async fn enqueue(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn enqueue(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     let req: EnqueueRequest = match parse_body(&body) {
         Ok(r) => r,
         Err(r) => return *r,
@@ -102,6 +105,7 @@ async fn enqueue(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     {
         return unprocessable("priority: must be between -100 and 100");
     }
+    let kind = req.kind.clone();
     let job = NewJob {
         kind: req.kind,
         payload: req.payload,
@@ -111,6 +115,14 @@ async fn enqueue(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     };
     match jobs::enqueue(&st.pool, &job).await {
         Ok(r) => {
+            record(
+                &st.pool,
+                &headers,
+                "job.enqueue",
+                &r.id.to_string(),
+                json!({ "kind": kind, "duplicate": r.duplicate }),
+            )
+            .await;
             let mut body = json!({ "id": r.id, "state": r.state, "status_url": format!("/api/jobs/{}", r.id) });
             if r.duplicate {
                 body["duplicate_of"] = json!(r.id);
@@ -164,6 +176,7 @@ fn filter_from_query(q: &HashMap<String, String>) -> Result<Filter, String> {
         q: pick("q"),
         created_after: parse_time("created_after", pick("created_after"))?,
         created_before: parse_time("created_before", pick("created_before"))?,
+        client_id: pick("client_id"),
     };
     filter.validate()?;
     Ok(filter)
@@ -233,7 +246,7 @@ fn yes() -> bool {
     true
 }
 
-async fn bulk(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn bulk(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     let req: BulkRequest = match parse_body(&body) {
         Ok(r) => r,
         Err(r) => return *r,
@@ -242,17 +255,45 @@ async fn bulk(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
         return unprocessable(format!("filter.{msg}"));
     }
     match jobs::bulk(&st.pool, req.action, &req.filter, req.dry_run).await {
-        Ok(r) => Json(r).into_response(),
+        Ok(r) => {
+            if !r.dry_run {
+                let action = format!("jobs.bulk_{}", json!(r.action).as_str().unwrap_or("action"));
+                let detail = json!({ "filter": filter_json(&req.filter), "matched": r.matched, "affected": r.affected });
+                record(&st.pool, &headers, &action, "jobs", detail).await;
+            }
+            Json(r).into_response()
+        }
         Err(e) => internal(e),
     }
 }
 
-async fn cancel(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+/// A filter as the audit log shows it: only the fields that were set.
+fn filter_json(f: &Filter) -> Value {
+    let mut v = json!({
+        "state": f.state, "queue": f.queue, "kind": f.kind, "q": f.q,
+        "created_after": f.created_after, "created_before": f.created_before, "client_id": f.client_id,
+    });
+    if let Some(m) = v.as_object_mut() {
+        m.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+async fn cancel(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(msg) => return unprocessable(msg),
     };
-    match jobs::cancel(&st.pool, id).await {
+    let outcome = jobs::cancel(&st.pool, id).await;
+    if let Ok(o @ (CancelOutcome::Cancelled | CancelOutcome::Requested)) = &outcome {
+        let detail = json!({ "requested_only": *o == CancelOutcome::Requested });
+        record(&st.pool, &headers, "job.cancel", &id.to_string(), detail).await;
+    }
+    match outcome {
         Ok(CancelOutcome::Cancelled) => Json(json!({ "id": id, "state": "cancelled" })).into_response(),
         Ok(CancelOutcome::Requested) => (
             StatusCode::ACCEPTED,
@@ -267,16 +308,17 @@ async fn cancel(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Resp
     }
 }
 
-async fn pause(st: State<Arc<AppState>>, queue: Path<String>) -> Response {
-    set_paused(st, queue, true).await
+async fn pause(st: State<Arc<AppState>>, headers: HeaderMap, queue: Path<String>) -> Response {
+    set_paused(st, headers, queue, true).await
 }
 
-async fn resume(st: State<Arc<AppState>>, queue: Path<String>) -> Response {
-    set_paused(st, queue, false).await
+async fn resume(st: State<Arc<AppState>>, headers: HeaderMap, queue: Path<String>) -> Response {
+    set_paused(st, headers, queue, false).await
 }
 
 async fn set_paused(
     State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
     Path(queue): Path<String>,
     paused: bool,
 ) -> Response {
@@ -289,8 +331,16 @@ async fn set_paused(
             ),
         );
     }
-    match jobs::set_paused(&st.pool, &queue, paused, "api").await {
-        Ok(()) => Json(json!({ "queue": queue, "paused": paused })).into_response(),
+    match jobs::set_paused(&st.pool, &queue, paused, &super::board_api::actor(&headers)).await {
+        Ok(()) => {
+            let action = if paused {
+                "queue.pause"
+            } else {
+                "queue.resume"
+            };
+            record(&st.pool, &headers, action, &queue, json!({})).await;
+            Json(json!({ "queue": queue, "paused": paused })).into_response()
+        }
         Err(e) => internal(e),
     }
 }
@@ -302,13 +352,18 @@ async fn rate_limits(State(st): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn retry(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+async fn retry(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
         Err(msg) => return unprocessable(msg),
     };
     match jobs::retry(&st.pool, id).await {
         Ok(RetryOutcome::Retried) => {
+            record(&st.pool, &headers, "job.retry", &id.to_string(), json!({})).await;
             Json(json!({ "id": id, "state": "pending", "status_url": format!("/api/jobs/{id}") }))
                 .into_response()
         }

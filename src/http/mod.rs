@@ -13,6 +13,8 @@ use axum::{
 use serde_json::json;
 use sqlx::PgPool;
 
+pub mod board;
+pub mod board_api;
 pub mod events;
 pub mod jobs_api;
 
@@ -23,6 +25,8 @@ pub struct AppState {
     pub rate_limits: Vec<(String, crate::config::RateLimit)>,
     /// Job events from every process (NOTIFY), fanned out to SSE listeners.
     pub events: tokio::sync::broadcast::Sender<events::Event>,
+    /// `CRON_<NAME>` overrides, for the schedules the board shows.
+    pub cron_overrides: std::collections::BTreeMap<String, String>,
 }
 
 impl AppState {
@@ -36,22 +40,32 @@ impl AppState {
             api_token,
             rate_limits,
             events: tokio::sync::broadcast::channel(1024).0,
+            cron_overrides: Default::default(),
         }
+    }
+
+    pub fn with_cron_overrides(mut self, o: std::collections::BTreeMap<String, String>) -> Self {
+        self.cron_overrides = o;
+        self
     }
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = jobs_api::routes().route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        jobs_api::require_token,
-    ));
+    let api =
+        jobs_api::routes()
+            .merge(board_api::routes())
+            .route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                jobs_api::require_token,
+            ));
     Router::new()
         .route("/", any(health))
         .route("/_next/dev/", any(health))
         .route("/api/openapi.json", get(openapi))
         .merge(api)
+        .merge(board::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(guard_env_paths))
         .layer(middleware::from_fn(access_log))

@@ -291,13 +291,17 @@ pub struct Filter {
     pub q: Option<String>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
+    /// The payload's `client_id` (a tenant), matched exactly.
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
-/// The WHERE clause of a [`Filter`], binds `$1..$6` in [`bind_filter`]'s order.
+/// The WHERE clause of a [`Filter`], binds `$1..$7` in [`bind_filter`]'s order.
 const FILTER_SQL: &str = "($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR queue = $2) \
      AND ($3::text IS NULL OR kind = $3) \
      AND ($4::text IS NULL OR payload::text ILIKE '%' || $4 || '%' ESCAPE '\\') \
-     AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)";
+     AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6) \
+     AND ($7::text IS NULL OR payload->>'client_id' = $7)";
 
 type PgQuery<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
@@ -314,6 +318,7 @@ fn bind_filter<'q, O>(q: PgQuery<'q, O>, f: &'q Filter) -> PgQuery<'q, O> {
         .bind(text)
         .bind(f.created_after)
         .bind(f.created_before)
+        .bind(f.client_id.as_deref())
 }
 
 impl Filter {
@@ -366,7 +371,7 @@ pub async fn list(
     .await?;
     let rows = bind_filter(
         sqlx::query_as::<_, RawRow>(sqlx::AssertSqlSafe(format!(
-            "SELECT {JOB_COLUMNS} FROM cicero.jobs WHERE {FILTER_SQL} ORDER BY id DESC LIMIT $7 OFFSET $8"
+            "SELECT {JOB_COLUMNS} FROM cicero.jobs WHERE {FILTER_SQL} ORDER BY id DESC LIMIT $8 OFFSET $9"
         ))),
         f,
     )
