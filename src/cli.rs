@@ -260,7 +260,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             let pool = connect(&s).await?;
             require_schema(&pool).await?;
             http::serve(
-                Arc::new(AppState::new(pool, token, s.rate_limits.clone())),
+                Arc::new(AppState::new(pool, token, s.rate_limits.clone()).with_messaging(&s)),
                 &s.bind,
                 s.port,
                 shutdown_token(),
@@ -288,7 +288,9 @@ async fn run(command: Command) -> Result<(), Failure> {
             let pool = connect(&s).await?;
             require_schema(&pool).await?;
             let stop = shutdown_token();
-            let state = Arc::new(AppState::new(pool.clone(), token, s.rate_limits.clone()));
+            let state = Arc::new(
+                AppState::new(pool.clone(), token, s.rate_limits.clone()).with_messaging(&s),
+            );
             let queues = queues_arg(Vec::new())?;
             let ctx = Arc::new(Ctx {
                 settings: s.clone(),

@@ -5,6 +5,8 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod otp;
 pub mod platform;
 pub mod providers;
+pub mod whatsapp;
 pub mod work;

@@ -6,9 +6,13 @@
 //! the handlers live in the `cicero` package (`src/work/`), one per entry here.
 
 pub mod backup_db;
+pub mod email_otp;
 pub mod ping;
 pub mod prune_jobs;
 pub mod schedule;
+pub mod send_digest;
+pub mod whatsapp_send;
+pub mod whatsapp_status;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -93,13 +97,17 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
 }
 
 /// Every queue that has at least one job kind, in a stable order.
-pub const QUEUES: &[&str] = &["maintenance", "diagnostics"];
+pub const QUEUES: &[&str] = &["maintenance", "diagnostics", "whatsapp", "messaging"];
 
 /// Every job kind.
 pub const CATALOGUE: &[JobSpec] = &[
     backup_db::BackupDb::SPEC,
     ping::Ping::SPEC,
     prune_jobs::PruneJobs::SPEC,
+    whatsapp_send::WhatsappSend::SPEC,
+    send_digest::SendDigest::SPEC,
+    email_otp::EmailOtp::SPEC,
+    whatsapp_status::WhatsappStatus::SPEC,
 ];
 
 /// Why a payload does not fit its kind; `field` is the JSON path of the offending part.
@@ -143,6 +151,10 @@ pub fn validate(
         "backup_db" => decode::<backup_db::BackupDb>(payload).map(drop),
         "ping" => decode::<ping::Ping>(payload).map(drop),
         "prune_jobs" => decode::<prune_jobs::PruneJobs>(payload).map(drop),
+        "whatsapp_send" => decode::<whatsapp_send::WhatsappSend>(payload).map(drop),
+        "send_digest" => decode::<send_digest::SendDigest>(payload).map(drop),
+        "email_otp" => decode::<email_otp::EmailOtp>(payload).map(drop),
+        "whatsapp_status" => decode::<whatsapp_status::WhatsappStatus>(payload).map(drop),
         _ => return Err(ValidateError::UnknownKind(kind.to_string())),
     };
     checked.map(|()| spec).map_err(ValidateError::Payload)

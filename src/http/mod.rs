@@ -13,8 +13,10 @@ use axum::{
 use serde_json::json;
 use sqlx::PgPool;
 
+pub mod claim_api;
 pub mod events;
 pub mod jobs_api;
+pub mod whatsapp_api;
 
 pub struct AppState {
     pub pool: PgPool,
@@ -23,6 +25,10 @@ pub struct AppState {
     pub rate_limits: Vec<(String, crate::config::RateLimit)>,
     /// Job events from every process (NOTIFY), fanned out to SSE listeners.
     pub events: tokio::sync::broadcast::Sender<events::Event>,
+    /// WhatsApp webhook key and session (`None`: the webhook answers 401).
+    pub messaging: Option<crate::config::Messaging>,
+    /// OTP store of the claim endpoints (`None`: they answer 503).
+    pub redis: Option<Arc<crate::platform::redis::Redis>>,
 }
 
 impl AppState {
@@ -36,22 +42,40 @@ impl AppState {
             api_token,
             rate_limits,
             events: tokio::sync::broadcast::channel(1024).0,
+            messaging: None,
+            redis: None,
         }
+    }
+
+    /// Adds the WhatsApp webhook key and the Redis OTP store from the settings.
+    pub fn with_messaging(mut self, settings: &crate::config::Settings) -> Self {
+        self.messaging = Some(settings.messaging.clone());
+        match crate::platform::redis::Redis::from_settings(settings) {
+            Ok(r) => self.redis = Some(Arc::new(r)),
+            Err(e) => {
+                tracing::error!(error = %e, "REDIS_URL unusable; the claim endpoints answer 503")
+            }
+        }
+        self
     }
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = jobs_api::routes().route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        jobs_api::require_token,
-    ));
+    let api = jobs_api::routes()
+        .merge(whatsapp_api::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            jobs_api::require_token,
+        ));
     Router::new()
         .route("/", any(health))
         .route("/_next/dev/", any(health))
         .route("/api/openapi.json", get(openapi))
         .merge(api)
+        .merge(whatsapp_api::public_routes())
+        .merge(claim_api::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(guard_env_paths))
         .layer(middleware::from_fn(access_log))

@@ -10,8 +10,11 @@ use cicero_jobs::{Job, PayloadError};
 use crate::config::Settings;
 
 pub mod backup_db;
+pub mod email_otp;
 pub mod ping;
 pub mod prune_jobs;
+pub mod send_digest;
+pub mod whatsapp_send;
 
 /// What handlers get: settings and the database.
 pub struct Ctx {
@@ -116,6 +119,10 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
         "ping" => typed(payload, move |p| ping::run(p, job)),
         "backup_db" => typed(payload, move |p| backup_db::run(ctx, p)),
         "prune_jobs" => typed(payload, move |p| prune_jobs::run(ctx, p)),
+        "whatsapp_send" => typed(payload, move |p| whatsapp_send::run(ctx, job, p)),
+        "whatsapp_status" => typed(payload, move |p| whatsapp_send::status(ctx, p)),
+        "send_digest" => typed(payload, move |p| send_digest::run(ctx, job, p)),
+        "email_otp" => typed(payload, move |p| email_otp::run(ctx, job, p)),
         other => {
             let msg = format!("no handler for job kind {other:?}");
             Box::pin(std::future::ready(Err(JobError::Permanent(msg))))
