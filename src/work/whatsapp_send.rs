@@ -139,8 +139,10 @@ async fn failed(
             if let Err(err) = pause(pool, job.id, session, &state).await {
                 return JobError::Retryable(format!("{message}; pausing the queue failed: {err}"));
             }
+            // Zero: the pause holds the job back, and a rate-key block would reorder the queue
+            // on resume.
             JobError::Throttled {
-                retry_after: Duration::from_secs(1),
+                retry_after: Duration::ZERO,
                 message,
             }
         }
