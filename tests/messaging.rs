@@ -1207,3 +1207,30 @@ async fn otp_is_mailed_locks_after_three_wrong_codes_and_expires() {
         .expect("del");
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn openapi_describes_the_messaging_routes_and_kinds() {
+    let doc: Value = serde_json::from_str(cicero::http::OPENAPI).expect("openapi.json parses");
+    for (path, method) in [
+        ("/api/whatsapp/webhook", "post"),
+        ("/api/whatsapp/sessions", "get"),
+        ("/api/whatsapp/outbox", "get"),
+        ("/api/claim/request-otp", "post"),
+        ("/api/claim/verify-otp", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "openapi.json lacks {method} {path}"
+        );
+    }
+    let kinds = doc["components"]["schemas"]["JobKind"]["enum"].clone();
+    let queues = doc["components"]["schemas"]["QueueName"]["enum"].clone();
+    for spec in cicero_jobs::CATALOGUE {
+        assert!(
+            kinds.as_array().expect("enum").contains(&json!(spec.kind)),
+            "JobKind lacks {}",
+            spec.kind
+        );
+    }
+    assert_eq!(queues, json!(cicero_jobs::QUEUES));
+}

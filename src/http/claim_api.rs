@@ -44,7 +44,8 @@ struct Claim {
 }
 
 /// NRP digits only, email trimmed and lower-cased (legacy).
-fn normalise(c: &Claim) -> Result<(String, String), Response> {
+/// Bad input is a 400 with the message.
+fn normalise(c: &Claim) -> Result<(String, String), String> {
     let nrp: String = match &c.nrp {
         Some(serde_json::Value::String(s)) => s.chars().filter(char::is_ascii_digit).collect(),
         Some(serde_json::Value::Number(n)) => {
@@ -54,26 +55,25 @@ fn normalise(c: &Claim) -> Result<(String, String), Response> {
     };
     let email = c.email.as_deref().unwrap_or_default().trim().to_lowercase();
     if nrp.is_empty() || email.is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "nrp dan email wajib diisi"));
+        return Err("nrp dan email wajib diisi".into());
     }
     let valid = email.split_once('@').is_some_and(|(u, d)| {
         !u.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
     });
     if !valid || email.contains(char::is_whitespace) {
-        return Err(error(StatusCode::BAD_REQUEST, "format email tidak valid"));
+        return Err("format email tidak valid".into());
     }
     Ok((nrp, email))
 }
 
-fn parse(body: &Bytes) -> Result<Claim, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+fn parse(body: &Bytes) -> Result<Claim, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
 }
 
 async fn request_otp(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     let (nrp, email) = match parse(&body).and_then(|c| normalise(&c)) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
     let user: Option<(String, Option<String>)> =
         match sqlx::query_as("SELECT user_id, email FROM \"user\" WHERE user_id = $1")
@@ -128,13 +128,9 @@ async fn request_otp(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
 }
 
 async fn verify_otp(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
-    let claim = match parse(&body) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let (nrp, email) = match normalise(&claim) {
+    let (claim, (nrp, email)) = match parse(&body).and_then(|c| normalise(&c).map(|v| (c, v))) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
     let code = match &claim.otp {
         Some(serde_json::Value::String(s)) => s.trim().to_string(),
