@@ -236,6 +236,17 @@ mod tests {
         serde_json::from_str::<backup_db::BackupDb>(backup_db::BackupDb::SPEC.example).unwrap();
         serde_json::from_str::<ping::Ping>(ping::Ping::SPEC.example).unwrap();
         serde_json::from_str::<prune_jobs::PruneJobs>(prune_jobs::PruneJobs::SPEC.example).unwrap();
+        serde_json::from_str::<whatsapp_send::WhatsappSend>(
+            whatsapp_send::WhatsappSend::SPEC.example,
+        )
+        .unwrap();
+        serde_json::from_str::<send_digest::SendDigest>(send_digest::SendDigest::SPEC.example)
+            .unwrap();
+        serde_json::from_str::<email_otp::EmailOtp>(email_otp::EmailOtp::SPEC.example).unwrap();
+        serde_json::from_str::<whatsapp_status::WhatsappStatus>(
+            whatsapp_status::WhatsappStatus::SPEC.example,
+        )
+        .unwrap();
     }
 
     #[test]
