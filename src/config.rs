@@ -561,6 +561,65 @@ mod tests {
     }
 
     #[test]
+    fn messaging_settings() {
+        let s = parse(&[URL]).unwrap();
+        let m = &s.messaging;
+        assert_eq!(m.whatsapp_transport, WhatsappTransportKind::Outbox);
+        assert_eq!((m.waha_session.as_str(), m.smtp_port), ("default", 587));
+        assert_eq!(m.smtp_tls, SmtpTls::StartTls);
+        assert_eq!(m.digest_max_delay, Duration::from_secs(90 * 60));
+        assert_eq!(s.concurrency("whatsapp"), 1);
+        assert_eq!(s.rate_limit("whatsapp:default").map(|l| l.max), Some(20));
+        let s = parse(&[
+            URL,
+            ("WAHA_URL", "http://127.0.0.1:3001/"),
+            ("ADMIN_WHATSAPP", "0811, 0812"),
+            ("RATE_LIMITS", "whatsapp:main=5/60s"),
+            ("QUEUE_CONCURRENCY", "whatsapp=2"),
+        ])
+        .unwrap();
+        assert_eq!(s.messaging.whatsapp_transport, WhatsappTransportKind::Waha);
+        assert_eq!(
+            s.messaging.waha_url.as_deref(),
+            Some("http://127.0.0.1:3001")
+        );
+        assert_eq!(s.messaging.admin_whatsapp, vec!["0811", "0812"]);
+        assert_eq!(
+            s.rate_limit("whatsapp:default"),
+            None,
+            "an explicit whatsapp key replaces the default"
+        );
+        assert_eq!(s.concurrency("whatsapp"), 2);
+        let s = parse(&[
+            URL,
+            ("WAHA_URL", "http://w"),
+            ("WHATSAPP_TRANSPORT", "outbox"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.messaging.whatsapp_transport,
+            WhatsappTransportKind::Outbox
+        );
+        for (pairs, setting) in [
+            (&[URL, ("WHATSAPP_TRANSPORT", "waha")][..], "WAHA_URL"),
+            (
+                &[URL, ("WHATSAPP_TRANSPORT", "sms")][..],
+                "WHATSAPP_TRANSPORT",
+            ),
+            (&[URL, ("WAHA_URL", "waha:3000")][..], "WAHA_URL"),
+            (&[URL, ("REDIS_URL", "localhost:6379")][..], "REDIS_URL"),
+            (&[URL, ("SMTP_TLS", "ssl")][..], "SMTP_TLS"),
+            (&[URL, ("SMTP_PORT", "x")][..], "SMTP_PORT"),
+            (
+                &[URL, ("DIGEST_MAX_DELAY_MINS", "-1")][..],
+                "DIGEST_MAX_DELAY_MINS",
+            ),
+        ] {
+            assert_eq!(parse(pairs).unwrap_err().setting, setting, "{pairs:?}");
+        }
+    }
+
+    #[test]
     fn env_example_lists_every_setting() {
         let example = include_str!("../.env.example");
         let source = include_str!("config.rs");
