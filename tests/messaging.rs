@@ -1234,3 +1234,108 @@ async fn openapi_describes_the_messaging_routes_and_kinds() {
     }
     assert_eq!(queues, json!(cicero_jobs::QUEUES));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directorate_digest_ranks_polres_and_goes_to_the_group() {
+    let db = TestDb::new().await;
+    let (start_of_day, _) = jakarta_day_window(jakarta_day(chrono::Utc::now())).expect("window");
+    let sql = [
+        "INSERT INTO clients (client_id, nama, client_type, client_group) VALUES
+            ('DITBINMAS', 'DIREKTORAT BINMAS', 'direktorat', 'https://chat.whatsapp.com/invite/120363000000000002'),
+            ('POLRES_A', 'POLRES ALPHA', 'org', NULL), ('POLRES_C', 'POLRES CHARLIE', 'org', NULL)",
+        "INSERT INTO roles (role_name) VALUES ('ditbinmas') ON CONFLICT DO NOTHING",
+        "INSERT INTO \"user\" (user_id, nama, title, insta, client_id) VALUES
+            ('d1', 'DEDI', 'AKBP', 'dit1', 'DITBINMAS'), ('a1', 'AMIR', 'AKP', 'a1', 'POLRES_A'),
+            ('a2', 'ANTO', 'IPTU', 'a2', 'POLRES_A'), ('c1', 'CICI', 'BRIPDA', NULL, 'POLRES_C'),
+            ('x1', 'XENA', 'BRIPDA', 'a2', 'POLRES_C')",
+        "INSERT INTO user_roles (user_id, role_id) SELECT u, (SELECT role_id FROM roles WHERE role_name = 'ditbinmas') FROM unnest(ARRAY['d1','a1','a2','c1']) u",
+    ];
+    for s in sql {
+        sqlx::query(sqlx::AssertSqlSafe(s.to_string()))
+            .execute(&db.pool)
+            .await
+            .expect(s);
+    }
+    for (sc, hours, likes) in [
+        ("D1P", 1, json!(["dit1", "a1"])),
+        ("D2P", 2, json!(["dit1"])),
+    ] {
+        sqlx::query("INSERT INTO insta_post (shortcode, client_id, created_at) VALUES ($1, 'DITBINMAS', $2)")
+            .bind(sc).bind(start_of_day + chrono::Duration::hours(hours)).execute(&db.pool).await.expect("post");
+        sqlx::query("INSERT INTO insta_like (shortcode, likes) VALUES ($1, $2)")
+            .bind(sc)
+            .bind(likes)
+            .execute(&db.pool)
+            .await
+            .expect("like");
+    }
+    let id = db.enqueue("send_digest", json!({"client_id": "DITBINMAS", "report": "directorate_likes", "slot": "15:20", "recipients": ["group"]})).await;
+    let w = start(&db, &[], &["messaging", "whatsapp"]);
+    db.wait_state(id, "done", 30).await;
+    wait_for("the group message", 30, async || {
+        scalar_i64(
+            &db,
+            "SELECT count(*) FROM cicero.wa_outbox WHERE status = 'sent'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    w.stop().await;
+    let (chat, text): (String, String) =
+        sqlx::query_as("SELECT chat_id, text FROM cicero.wa_outbox")
+            .fetch_one(&db.pool)
+            .await
+            .expect("row");
+    assert_eq!(chat, "120363000000000002@g.us");
+    let c = RecapClock::at(chrono::Utc::now());
+    let want = format!(
+        "Mohon ijin Komandan,
+
+📋 Rekap Akumulasi Likes Instagram
+*DIREKTORAT BINMAS
+{}*, {}
+Jam: {}
+
+*Jumlah Konten :* 2
+*Daftar Link Konten :*
+https://www.instagram.com/p/D1P
+https://www.instagram.com/p/D2P
+
+*Jumlah Total Personil :* 4 pers
+✅ *Sudah melaksanakan :* 2 pers
+- ✅ Melaksanakan lengkap : 2 pers
+- ⚠️ Melaksanakan kurang lengkap : 0 pers
+❌ *Belum melaksanakan :* 2 pers
+⚠️❌ *Belum Update Username Instagram :* 1 pers
+
+1. DIREKTORAT BINMAS
+*Jumlah Personil :* 1 pers
+*Sudah Melaksanakan :* 1 pers
+- Melaksanakan lengkap : 1 pers
+- Melaksanakan kurang lengkap : 0 pers
+*Belum melaksanakan :* 0 pers
+*Belum Update Username Instagram :* 0 pers
+
+2. POLRES ALPHA
+*Jumlah Personil :* 2 pers
+*Sudah Melaksanakan :* 1 pers
+- Melaksanakan lengkap : 1 pers
+- Melaksanakan kurang lengkap : 0 pers
+*Belum melaksanakan :* 1 pers
+*Belum Update Username Instagram :* 0 pers
+
+3. POLRES CHARLIE
+*Jumlah Personil :* 1 pers
+*Sudah Melaksanakan :* 0 pers
+- Melaksanakan lengkap : 0 pers
+- Melaksanakan kurang lengkap : 0 pers
+*Belum melaksanakan :* 1 pers
+*Belum Update Username Instagram :* 1 pers",
+        c.hari,
+        c.tanggal,
+        jam_of(&text)
+    );
+    assert_eq!(text, want);
+    db.drop_db().await;
+}
