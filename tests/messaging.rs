@@ -1339,3 +1339,92 @@ https://www.instagram.com/p/D2P
     assert_eq!(text, want);
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_digest_uses_tiktok_posts_and_commenters() {
+    let db = TestDb::new().await;
+    seed_polres(&db).await;
+    let (start_of_day, _) = jakarta_day_window(jakarta_day(chrono::Utc::now())).expect("window");
+    sqlx::query("UPDATE \"user\" SET tiktok = CASE user_id WHEN '1' THEN '@budi.a' WHEN '3' THEN 'andi' WHEN '4' THEN 'joko' END")
+        .execute(&db.pool).await.expect("tiktok handles");
+    for (id, hours, comments) in [
+        ("V2", 2, json!(["budi.a"])),
+        ("V1", 1, json!(["@budi.a", "ANDI", "stranger"])),
+    ] {
+        sqlx::query(
+            "INSERT INTO tiktok_post (video_id, client_id, created_at) VALUES ($1, 'POLRES_A', $2)",
+        )
+        .bind(id)
+        .bind(start_of_day + chrono::Duration::hours(hours))
+        .execute(&db.pool)
+        .await
+        .expect("post");
+        sqlx::query("INSERT INTO tiktok_comment (video_id, comments) VALUES ($1, $2)")
+            .bind(id)
+            .bind(comments)
+            .execute(&db.pool)
+            .await
+            .expect("comments");
+    }
+    let id = db.enqueue("send_digest", json!({"client_id": "POLRES_A", "report": "comments", "slot": "18:20", "recipients": ["group"]})).await;
+    let w = start(&db, &[], &["messaging", "whatsapp"]);
+    db.wait_state(id, "done", 30).await;
+    wait_for("the group message", 30, async || {
+        scalar_i64(
+            &db,
+            "SELECT count(*) FROM cicero.wa_outbox WHERE status = 'sent'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    w.stop().await;
+    let text: String = sqlx::query_scalar("SELECT text FROM cicero.wa_outbox")
+        .fetch_one(&db.pool)
+        .await
+        .expect("row");
+    let c = RecapClock::at(chrono::Utc::now());
+    let want = format!(
+        "Mohon ijin Komandan,
+
+📋 *Rekap Akumulasi Komentar TikTok*
+*POLRES ALPHA*
+{}, {}
+Jam: {}
+
+*Jumlah Konten:* 2
+*Daftar Link Konten:*
+https://www.tiktok.com/@polresalpha/video/V1
+https://www.tiktok.com/@polresalpha/video/V2
+
+*Jumlah user:* 4 user
+✅ *Melaksanakan lengkap* : *1 user*
+⚠️ *Melaksanakan kurang lengkap* : *1 user*
+❌ *Belum melaksanakan* : *2 user*
+
+✅ *Melaksanakan lengkap* (1 user)
+⚠️ *Melaksanakan kurang lengkap* (1 user)
+❌ *Belum melaksanakan* (2 user)
+
+*BAG OPS* (2 user):
+✅ Lengkap (0 user):
+⚠️ Kurang (1 user):
+- IPDA ANDI : @andi (1/2 konten)
+❌ Belum (1 user):
+- BRIPDA JOKO : @joko (0/2 konten)
+
+*SAT BINMAS* (2 user):
+✅ Lengkap (1 user):
+- AKP BUDI : @budi.a (2/2 konten)
+⚠️ Kurang (0 user):
+❌ Belum (1 user):
+- BRIPKA SITI : belum mengisi data tiktok (0/2 konten)
+
+Terimakasih.",
+        c.hari,
+        c.tanggal,
+        jam_of(&text)
+    );
+    assert_eq!(text, want);
+    db.drop_db().await;
+}
