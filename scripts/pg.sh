@@ -87,3 +87,58 @@ drop_stale_test_databases() {
     done || true
   return 0
 }
+
+# Answers 0 when a Redis server at host $1 port $2 replies to PING.
+redis_pings() {
+  local reply=""
+  { exec 3<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
+  printf 'PING\r\n' >&3
+  read -r -t 2 reply <&3 || true
+  exec 3>&- 3<&-
+  [ "${reply%$'\r'}" = "+PONG" ]
+}
+
+# Makes sure a Redis server answers at REDIS_URL (default redis://127.0.0.1:6379) and exports
+# REDIS_URL. A server already running there is used as is; otherwise redis-server is started
+# (installed from the Debian package when missing), without persistence, logging to .cicero/.
+ensure_redis() {
+  export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+  local hostport host port root
+  hostport="${REDIS_URL#*://}"; hostport="${hostport#*@}"; hostport="${hostport%%/*}"
+  host="${hostport%%:*}"; port="${hostport##*:}"
+  [ "$port" = "$hostport" ] && port=6379
+  if redis_pings "$host" "$port"; then
+    echo "redis: using the server at $host:$port" >&2
+    return 0
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    echo "redis: no server at $host:$port and no redis-server; installing the Debian package" >&2
+    if [ "$(id -u)" != 0 ]; then
+      echo "redis: run as root, or install redis-server yourself, or set REDIS_URL" >&2
+      return 1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+  root=$(cicero_root)
+  mkdir -p "$root/.cicero"
+  echo "redis: starting redis-server on $host:$port" >&2
+  redis-server --daemonize yes --bind "$host" --port "$port" --save '' --appendonly no \
+    --dir "$root/.cicero" --logfile "$root/.cicero/redis.log" >/dev/null
+  for _ in $(seq 1 50); do
+    redis_pings "$host" "$port" && return 0
+    sleep 0.1
+  done
+  echo "redis: redis-server did not answer on $host:$port (see .cicero/redis.log)" >&2
+  return 1
+}
+
+# The OTP tests mail through a real local SMTP server: python3 -m aiosmtpd.
+ensure_aiosmtpd() {
+  python3 -c 'import aiosmtpd' 2>/dev/null && return 0
+  echo "aiosmtpd: installing (pip)" >&2
+  python3 -m pip install -q aiosmtpd 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages aiosmtpd 2>/dev/null ||
+    { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null; } ||
+    { echo "aiosmtpd: could not install it (pip install aiosmtpd)" >&2; return 1; }
+}

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 ensure_postgres
+ensure_redis
 
 require_cargo
 cargo build --release --bin cicero

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and the integration tests in tests/, against a real
-# PostgreSQL (DATABASE_URL, or the private cluster of pg.sh). Each integration test gets its
+# PostgreSQL (DATABASE_URL, or the private cluster of pg.sh), Redis (REDIS_URL) and aiosmtpd. Each integration test gets its
 # own database, cloned from a migrated template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 ensure_postgres
+ensure_redis
+ensure_aiosmtpd
 drop_stale_test_databases
 require_cargo
 # The board's end-to-end test (tests/board_e2e.rs) drives a real headless Chromium.

@@ -267,7 +267,8 @@ async fn run(command: Command) -> Result<(), Failure> {
             http::serve(
                 Arc::new(
                     AppState::new(pool, token, s.rate_limits.clone())
-                        .with_cron_overrides(s.cron_overrides.clone()),
+                        .with_cron_overrides(s.cron_overrides.clone())
+                        .with_messaging(&s),
                 ),
                 &s.bind,
                 s.port,
@@ -298,7 +299,8 @@ async fn run(command: Command) -> Result<(), Failure> {
             let stop = shutdown_token();
             let state = Arc::new(
                 AppState::new(pool.clone(), token, s.rate_limits.clone())
-                    .with_cron_overrides(s.cron_overrides.clone()),
+                    .with_cron_overrides(s.cron_overrides.clone())
+                    .with_messaging(&s),
             );
             let queues = queues_arg(Vec::new())?;
             let ctx = Arc::new(Ctx {

@@ -48,6 +48,8 @@ pub struct Settings {
     pub rate_limits: Vec<(String, RateLimit)>,
     pub retain_done_days: u32,
     pub retain_failed_days: u32,
+    /// WhatsApp, Redis and SMTP (issue 5).
+    pub messaging: Messaging,
     /// Where social posts and engagement come from (`PROVIDER`).
     pub provider: ProviderKind,
     pub rapidapi: RapidApiSettings,
@@ -91,6 +93,103 @@ impl std::fmt::Debug for RapidApiSettings {
             .field("comment_page_delay", &self.comment_page_delay)
             .finish()
     }
+}
+
+/// How `whatsapp_send` delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhatsappTransportKind {
+    /// The WAHA HTTP gateway (`WAHA_URL`): the production default.
+    Waha,
+    /// Record only (the outbox table): the default without `WAHA_URL`, and for tests.
+    Outbox,
+}
+
+/// SMTP connection security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    StartTls,
+    Tls,
+}
+
+#[derive(Debug, Clone)]
+pub struct Messaging {
+    pub whatsapp_transport: WhatsappTransportKind,
+    pub waha_url: Option<String>,
+    pub waha_api_key: Option<String>,
+    pub waha_session: String,
+    /// Key of WAHA's webhook HMAC (`X-Webhook-Hmac`, sha512); without it the webhook says 401.
+    pub waha_webhook_hmac_key: Option<String>,
+    /// `ADMIN_WHATSAPP`: comma list of admin numbers.
+    pub admin_whatsapp: Vec<String>,
+    /// A digest not sent this long after its job was created is dropped.
+    pub digest_max_delay: Duration,
+    /// `PRIORITY_USER_NAMES`: names listed first among equals in recaps.
+    pub priority_user_names: Vec<String>,
+    pub redis_url: String,
+    /// Prefix of every Redis key Cicero writes (several deployments or tests can share a server).
+    pub redis_prefix: String,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_user: Option<String>,
+    pub smtp_pass: Option<String>,
+    pub smtp_from: String,
+    pub smtp_tls: SmtpTls,
+}
+
+fn list(raw: Option<String>) -> Vec<String> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn messaging(get: &impl Fn(&str) -> Option<String>) -> Result<Messaging, ConfigError> {
+    let waha_url = get("WAHA_URL").map(|u| u.trim_end_matches('/').to_string());
+    let whatsapp_transport = match get("WHATSAPP_TRANSPORT").as_deref() {
+        None if waha_url.is_some() => WhatsappTransportKind::Waha,
+        None | Some("outbox") => WhatsappTransportKind::Outbox,
+        Some("waha") if waha_url.is_some() => WhatsappTransportKind::Waha,
+        Some("waha") => return Err(bad("WAHA_URL", "is required with WHATSAPP_TRANSPORT=waha")),
+        Some(_) => return Err(bad("WHATSAPP_TRANSPORT", "must be waha or outbox")),
+    };
+    if let Some(u) = &waha_url
+        && !(u.starts_with("http://") || u.starts_with("https://"))
+    {
+        return Err(bad("WAHA_URL", "must start with http:// or https://"));
+    }
+    let redis_url = get("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
+        return Err(bad("REDIS_URL", "must start with redis:// or rediss://"));
+    }
+    let smtp_tls = match get("SMTP_TLS").as_deref() {
+        None | Some("starttls") => SmtpTls::StartTls,
+        Some("tls") => SmtpTls::Tls,
+        Some("none") => SmtpTls::None,
+        Some(_) => return Err(bad("SMTP_TLS", "must be starttls, tls or none")),
+    };
+    Ok(Messaging {
+        whatsapp_transport,
+        waha_url,
+        waha_api_key: get("WAHA_API_KEY"),
+        waha_session: get("WAHA_SESSION").unwrap_or_else(|| "default".into()),
+        waha_webhook_hmac_key: get("WAHA_WEBHOOK_HMAC_KEY"),
+        admin_whatsapp: list(get("ADMIN_WHATSAPP")),
+        digest_max_delay: Duration::from_secs(
+            60 * num(get, "DIGEST_MAX_DELAY_MINS", 90u64)?.max(1),
+        ),
+        priority_user_names: list(get("PRIORITY_USER_NAMES")),
+        redis_url,
+        redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "cicero:".into()),
+        smtp_host: get("SMTP_HOST"),
+        smtp_port: num(get, "SMTP_PORT", 587u16)?,
+        smtp_user: get("SMTP_USER"),
+        smtp_pass: get("SMTP_PASS"),
+        smtp_from: get("SMTP_FROM").unwrap_or_else(|| "cicero@localhost".into()),
+        smtp_tls,
+    })
 }
 
 /// At most `max` grants in any sliding `window`.
@@ -159,7 +258,7 @@ impl Settings {
             cron_overrides: cron_overrides(&get)?,
             timeout_overrides: timeout_overrides(&get)?,
             rate_limits: with_rapidapi_default(
-                rate_limits(get("RATE_LIMITS").as_deref())?,
+                with_default_limits(rate_limits(get("RATE_LIMITS").as_deref())?),
                 get("RAPIDAPI_RATE_LIMIT").as_deref(),
             )?,
             provider: match get("PROVIDER").as_deref().map(str::trim) {
@@ -190,15 +289,22 @@ impl Settings {
             },
             retain_done_days: num(&get, "RETAIN_DONE_DAYS", 7u32)?.max(1),
             retain_failed_days: num(&get, "RETAIN_FAILED_DAYS", 30u32)?.max(1),
+            messaging: messaging(&get)?,
         })
     }
 
     /// Concurrency of one queue: its `QUEUE_CONCURRENCY` entry or `WORKER_CONCURRENCY`.
     pub fn concurrency(&self, queue: &str) -> usize {
+        // WhatsApp sends go one at a time unless configured: in order, paced.
+        let default = if queue == "whatsapp" {
+            1
+        } else {
+            self.worker_concurrency
+        };
         self.queue_concurrency
             .get(queue)
             .copied()
-            .unwrap_or(self.worker_concurrency)
+            .unwrap_or(default)
     }
 
     /// Per-attempt timeout of a kind: its `JOB_TIMEOUT_MS_<KIND>` or the catalogue's.
@@ -347,6 +453,17 @@ pub fn find_limit(limits: &[(String, RateLimit)], key: &str) -> Option<RateLimit
         })
         .max_by_key(|(len, _)| *len)
         .map(|(_, l)| l)
+}
+
+/// Pacing of WhatsApp sends per session unless `RATE_LIMITS` names a `whatsapp` key: 20 a
+/// minute (the legacy outbox design allowed 40/min; WAHA advises slow, spaced sends).
+pub const DEFAULT_WHATSAPP_LIMIT: &str = "whatsapp:*=20/60s";
+
+fn with_default_limits(mut limits: Vec<(String, RateLimit)>) -> Vec<(String, RateLimit)> {
+    if !limits.iter().any(|(k, _)| k.starts_with("whatsapp")) {
+        limits.extend(rate_limits(Some(DEFAULT_WHATSAPP_LIMIT)).unwrap_or_default());
+    }
+    limits
 }
 
 /// `rapidapi:*=10/1s,whatsapp:*=20/60s` → limits by key pattern.
@@ -550,12 +667,73 @@ mod tests {
         );
         let s = parse(&[URL, ("RATE_LIMITS", "rapidapi:*=50/1s")]).unwrap();
         assert_eq!(s.rate_limit("rapidapi:abc").map(|l| l.max), Some(50));
-        assert_eq!(s.rate_limits.len(), 1);
+        // The explicit rapidapi entry replaces the rapidapi default; the whatsapp default stays.
+        let keys: Vec<&str> = s.rate_limits.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["rapidapi:*", "whatsapp:*"]);
         let s = parse(&[URL, ("CRON_BACKUP_DB", "*/2 * * * * *")]).unwrap();
         assert_eq!(
             s.cron_overrides.get("backup_db").map(String::as_str),
             Some("*/2 * * * * *")
         );
+    }
+
+    #[test]
+    fn messaging_settings() {
+        let s = parse(&[URL]).unwrap();
+        let m = &s.messaging;
+        assert_eq!(m.whatsapp_transport, WhatsappTransportKind::Outbox);
+        assert_eq!((m.waha_session.as_str(), m.smtp_port), ("default", 587));
+        assert_eq!(m.smtp_tls, SmtpTls::StartTls);
+        assert_eq!(m.digest_max_delay, Duration::from_secs(90 * 60));
+        assert_eq!(s.concurrency("whatsapp"), 1);
+        assert_eq!(s.rate_limit("whatsapp:default").map(|l| l.max), Some(20));
+        let s = parse(&[
+            URL,
+            ("WAHA_URL", "http://127.0.0.1:3001/"),
+            ("ADMIN_WHATSAPP", "0811, 0812"),
+            ("RATE_LIMITS", "whatsapp:main=5/60s"),
+            ("QUEUE_CONCURRENCY", "whatsapp=2"),
+        ])
+        .unwrap();
+        assert_eq!(s.messaging.whatsapp_transport, WhatsappTransportKind::Waha);
+        assert_eq!(
+            s.messaging.waha_url.as_deref(),
+            Some("http://127.0.0.1:3001")
+        );
+        assert_eq!(s.messaging.admin_whatsapp, vec!["0811", "0812"]);
+        assert_eq!(
+            s.rate_limit("whatsapp:default"),
+            None,
+            "an explicit whatsapp key replaces the default"
+        );
+        assert_eq!(s.concurrency("whatsapp"), 2);
+        let s = parse(&[
+            URL,
+            ("WAHA_URL", "http://w"),
+            ("WHATSAPP_TRANSPORT", "outbox"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.messaging.whatsapp_transport,
+            WhatsappTransportKind::Outbox
+        );
+        for (pairs, setting) in [
+            (&[URL, ("WHATSAPP_TRANSPORT", "waha")][..], "WAHA_URL"),
+            (
+                &[URL, ("WHATSAPP_TRANSPORT", "sms")][..],
+                "WHATSAPP_TRANSPORT",
+            ),
+            (&[URL, ("WAHA_URL", "waha:3000")][..], "WAHA_URL"),
+            (&[URL, ("REDIS_URL", "localhost:6379")][..], "REDIS_URL"),
+            (&[URL, ("SMTP_TLS", "ssl")][..], "SMTP_TLS"),
+            (&[URL, ("SMTP_PORT", "x")][..], "SMTP_PORT"),
+            (
+                &[URL, ("DIGEST_MAX_DELAY_MINS", "-1")][..],
+                "DIGEST_MAX_DELAY_MINS",
+            ),
+        ] {
+            assert_eq!(parse(pairs).unwrap_err().setting, setting, "{pairs:?}");
+        }
     }
 
     #[test]

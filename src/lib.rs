@@ -6,6 +6,8 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod ingest;
+pub mod otp;
 pub mod platform;
 pub mod providers;
+pub mod whatsapp;
 pub mod work;

@@ -490,10 +490,20 @@ async fn operator_board_in_headless_chromium() {
     }
     b.screenshot("10-audit").await;
 
-    // The other pages render (WhatsApp is "not available" until its API exists).
+    // The WhatsApp panel shows the session and the outbox: a message sent through the
+    // outbox transport appears with its chat.
+    let sent = db
+        .enqueue(
+            "whatsapp_send",
+            json!({ "to": "081234567890", "text": "Rekap dari board", "idempotency_key": "board-e2e-1" }),
+        )
+        .await;
+    db.wait_state(sent, "done", 30).await;
     b.goto(&format!("{base}/board/#/limits")).await;
     b.wait("#limits", 10).await;
-    b.wait("#wa-unavailable", 10).await;
+    b.wait("#wa-sessions", 10).await;
+    b.wait_text("#wa-outbox", "Rekap dari board", 10).await;
+    b.wait_text("#wa-outbox", "6281234567890@c.us", 10).await;
     b.screenshot("11-limits-whatsapp").await;
     b.goto(&format!("{base}/board/#/tenants?client_id=POLRES_KEDIRI"))
         .await;

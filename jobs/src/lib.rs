@@ -6,14 +6,18 @@
 //! the handlers live in the `cicero` package (`src/work/`), one per entry here.
 
 pub mod backup_db;
+pub mod email_otp;
 pub mod fetch_posts;
 pub mod ingest;
 pub mod ping;
 pub mod prune_jobs;
 pub mod refresh_engagement;
 pub mod schedule;
+pub mod send_digest;
 pub mod sweep_amplify;
 pub mod sweep_social;
+pub mod whatsapp_send;
+pub mod whatsapp_status;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -98,7 +102,13 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
 }
 
 /// Every queue that has at least one job kind, in a stable order.
-pub const QUEUES: &[&str] = &["maintenance", "diagnostics", "ingest"];
+pub const QUEUES: &[&str] = &[
+    "maintenance",
+    "diagnostics",
+    "ingest",
+    "whatsapp",
+    "messaging",
+];
 
 /// Every job kind.
 pub const CATALOGUE: &[JobSpec] = &[
@@ -109,6 +119,10 @@ pub const CATALOGUE: &[JobSpec] = &[
     refresh_engagement::RefreshEngagement::SPEC,
     sweep_social::SweepSocial::SPEC,
     sweep_amplify::SweepAmplify::SPEC,
+    whatsapp_send::WhatsappSend::SPEC,
+    send_digest::SendDigest::SPEC,
+    email_otp::EmailOtp::SPEC,
+    whatsapp_status::WhatsappStatus::SPEC,
 ];
 
 /// Why a payload does not fit its kind; `field` is the JSON path of the offending part.
@@ -156,6 +170,10 @@ pub fn validate(
         "refresh_engagement" => decode::<refresh_engagement::RefreshEngagement>(payload).map(drop),
         "sweep_social" => decode::<sweep_social::SweepSocial>(payload).map(drop),
         "sweep_amplify" => decode::<sweep_amplify::SweepAmplify>(payload).map(drop),
+        "whatsapp_send" => decode::<whatsapp_send::WhatsappSend>(payload).map(drop),
+        "send_digest" => decode::<send_digest::SendDigest>(payload).map(drop),
+        "email_otp" => decode::<email_otp::EmailOtp>(payload).map(drop),
+        "whatsapp_status" => decode::<whatsapp_status::WhatsappStatus>(payload).map(drop),
         _ => return Err(ValidateError::UnknownKind(kind.to_string())),
     };
     checked.map(|()| spec).map_err(ValidateError::Payload)
@@ -247,6 +265,17 @@ mod tests {
             .unwrap();
         serde_json::from_str::<sweep_amplify::SweepAmplify>(
             sweep_amplify::SweepAmplify::SPEC.example,
+        )
+        .unwrap();
+        serde_json::from_str::<whatsapp_send::WhatsappSend>(
+            whatsapp_send::WhatsappSend::SPEC.example,
+        )
+        .unwrap();
+        serde_json::from_str::<send_digest::SendDigest>(send_digest::SendDigest::SPEC.example)
+            .unwrap();
+        serde_json::from_str::<email_otp::EmailOtp>(email_otp::EmailOtp::SPEC.example).unwrap();
+        serde_json::from_str::<whatsapp_status::WhatsappStatus>(
+            whatsapp_status::WhatsappStatus::SPEC.example,
         )
         .unwrap();
     }

@@ -17,7 +17,7 @@ pub struct CronEntry {
 pub const TIMEZONE: &str = "Asia/Jakarta";
 
 pub fn entries() -> Vec<CronEntry> {
-    vec![
+    let mut v = vec![
         CronEntry {
             name: "backup_db",
             legacy_key: Some("./src/cron/cronDbBackup.js"),
@@ -54,6 +54,109 @@ pub fn entries() -> Vec<CronEntry> {
             kind: "sweep_amplify",
             payload: || json!({}),
         },
+        CronEntry {
+            name: "whatsapp_status",
+            legacy_key: None,
+            cron: "0 * * * * *",
+            kind: "whatsapp_status",
+            payload: || json!({}),
+        },
+    ];
+    v.extend(digest_entries());
+    v
+}
+
+/// Legacy `cronOprRequestAbsensiEngagement.js` (`20 15,18,20 * * *`): the likes and then
+/// the comments recap of every active org client to its group, operator and super admins;
+/// and `cronDirRequestDitbinmasGroupRecap.js` (15:20, 18:10): the DITBINMAS directorate
+/// likes recap to its group. One entry per slot, so each can be switched off alone.
+fn digest_entries() -> Vec<CronEntry> {
+    const ENGAGEMENT: &str = "./src/cron/cronOprRequestAbsensiEngagement.js";
+    const DITBINMAS: &str = "./src/cron/dirRequest/cronDirRequestDitbinmasGroupRecap.js";
+    macro_rules! digest {
+        ($name:literal, $legacy:expr, $cron:literal, $client:literal, $report:literal, $slot:literal, $to:expr) => {
+            CronEntry {
+                name: $name,
+                legacy_key: Some($legacy),
+                cron: $cron,
+                kind: "send_digest",
+                payload: || json!({"client_id": $client, "report": $report, "slot": $slot, "recipients": $to}),
+            }
+        };
+    }
+    vec![
+        digest!(
+            "recap_likes_1520",
+            ENGAGEMENT,
+            "0 20 15 * * *",
+            "*",
+            "likes",
+            "15:20",
+            ["group", "operator", "super"]
+        ),
+        digest!(
+            "recap_comments_1520",
+            ENGAGEMENT,
+            "0 20 15 * * *",
+            "*",
+            "comments",
+            "15:20",
+            ["group", "operator", "super"]
+        ),
+        digest!(
+            "recap_likes_1820",
+            ENGAGEMENT,
+            "0 20 18 * * *",
+            "*",
+            "likes",
+            "18:20",
+            ["group", "operator", "super"]
+        ),
+        digest!(
+            "recap_comments_1820",
+            ENGAGEMENT,
+            "0 20 18 * * *",
+            "*",
+            "comments",
+            "18:20",
+            ["group", "operator", "super"]
+        ),
+        digest!(
+            "recap_likes_2020",
+            ENGAGEMENT,
+            "0 20 20 * * *",
+            "*",
+            "likes",
+            "20:20",
+            ["group", "operator", "super"]
+        ),
+        digest!(
+            "recap_comments_2020",
+            ENGAGEMENT,
+            "0 20 20 * * *",
+            "*",
+            "comments",
+            "20:20",
+            ["group", "operator", "super"]
+        ),
+        digest!(
+            "ditbinmas_group_recap_1520",
+            DITBINMAS,
+            "0 20 15 * * *",
+            "DITBINMAS",
+            "directorate_likes",
+            "15:20",
+            ["group"]
+        ),
+        digest!(
+            "ditbinmas_group_recap_1810",
+            DITBINMAS,
+            "0 10 18 * * *",
+            "DITBINMAS",
+            "directorate_likes",
+            "18:10",
+            ["group"]
+        ),
     ]
 }
 
@@ -67,6 +170,12 @@ mod tests {
             assert!(
                 e.cron.split_whitespace().count() == 6,
                 "{}: seconds field",
+                e.name
+            );
+            let payload = (e.payload)();
+            assert!(
+                crate::validate(e.kind, &payload).is_ok(),
+                "{}: {payload}",
                 e.name
             );
         }

@@ -15,8 +15,10 @@ use sqlx::PgPool;
 
 pub mod board;
 pub mod board_api;
+pub mod claim_api;
 pub mod events;
 pub mod jobs_api;
+pub mod whatsapp_api;
 
 pub struct AppState {
     pub pool: PgPool,
@@ -27,6 +29,10 @@ pub struct AppState {
     pub events: tokio::sync::broadcast::Sender<events::Event>,
     /// `CRON_<NAME>` overrides, for the schedules the board shows.
     pub cron_overrides: std::collections::BTreeMap<String, String>,
+    /// WhatsApp webhook key and session (`None`: the webhook answers 401).
+    pub messaging: Option<crate::config::Messaging>,
+    /// OTP store of the claim endpoints (`None`: they answer 503).
+    pub redis: Option<Arc<crate::platform::redis::Redis>>,
 }
 
 impl AppState {
@@ -41,6 +47,8 @@ impl AppState {
             rate_limits,
             events: tokio::sync::broadcast::channel(1024).0,
             cron_overrides: Default::default(),
+            messaging: None,
+            redis: None,
         }
     }
 
@@ -48,24 +56,38 @@ impl AppState {
         self.cron_overrides = o;
         self
     }
+
+    /// Adds the WhatsApp webhook key and the Redis OTP store from the settings.
+    pub fn with_messaging(mut self, settings: &crate::config::Settings) -> Self {
+        self.messaging = Some(settings.messaging.clone());
+        match crate::platform::redis::Redis::from_settings(settings) {
+            Ok(r) => self.redis = Some(Arc::new(r)),
+            Err(e) => {
+                tracing::error!(error = %e, "REDIS_URL unusable; the claim endpoints answer 503")
+            }
+        }
+        self
+    }
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let api =
-        jobs_api::routes()
-            .merge(board_api::routes())
-            .route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                jobs_api::require_token,
-            ));
+    let api = jobs_api::routes()
+        .merge(board_api::routes())
+        .merge(whatsapp_api::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            jobs_api::require_token,
+        ));
     Router::new()
         .route("/", any(health))
         .route("/_next/dev/", any(health))
         .route("/api/openapi.json", get(openapi))
         .merge(api)
         .merge(board::routes())
+        .merge(whatsapp_api::public_routes())
+        .merge(claim_api::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(guard_env_paths))
         .layer(middleware::from_fn(access_log))

@@ -10,11 +10,14 @@ use cicero_jobs::{Job, PayloadError};
 use crate::config::Settings;
 
 pub mod backup_db;
+pub mod email_otp;
 pub mod fetch_posts;
 pub mod ping;
 pub mod prune_jobs;
 pub mod refresh_engagement;
+pub mod send_digest;
 pub mod sweep_social;
+pub mod whatsapp_send;
 
 /// What handlers get: settings and the database.
 pub struct Ctx {
@@ -123,6 +126,10 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
         "refresh_engagement" => typed(payload, move |p| refresh_engagement::run(ctx, p)),
         "sweep_social" => typed(payload, move |p| sweep_social::run(ctx, p)),
         "sweep_amplify" => typed(payload, move |p| sweep_social::run_amplify(ctx, p)),
+        "whatsapp_send" => typed(payload, move |p| whatsapp_send::run(ctx, job, p)),
+        "whatsapp_status" => typed(payload, move |p| whatsapp_send::status(ctx, p)),
+        "send_digest" => typed(payload, move |p| send_digest::run(ctx, job, p)),
+        "email_otp" => typed(payload, move |p| email_otp::run(ctx, job, p)),
         other => {
             let msg = format!("no handler for job kind {other:?}");
             Box::pin(std::future::ready(Err(JobError::Permanent(msg))))

@@ -1,0 +1,41 @@
+//! Redis for features that keep short-lived state (OTP codes first): one lazily opened,
+//! auto-reconnecting connection per process, and a key prefix (`REDIS_PREFIX`) so several
+//! deployments or test runs can share a server.
+use redis::aio::ConnectionManager;
+use tokio::sync::OnceCell;
+
+use crate::config::Settings;
+
+pub struct Redis {
+    client: redis::Client,
+    conn: OnceCell<ConnectionManager>,
+    prefix: String,
+}
+
+impl Redis {
+    /// No I/O: the connection opens on first use (a Redis outage does not stop start-up).
+    pub fn new(url: &str, prefix: &str) -> Result<Self, redis::RedisError> {
+        Ok(Redis {
+            client: redis::Client::open(url)?,
+            conn: OnceCell::new(),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    pub fn from_settings(s: &Settings) -> Result<Self, redis::RedisError> {
+        Self::new(&s.messaging.redis_url, &s.messaging.redis_prefix)
+    }
+
+    /// A handle on the shared connection (cheap to clone; reconnects by itself).
+    pub async fn conn(&self) -> Result<ConnectionManager, redis::RedisError> {
+        self.conn
+            .get_or_try_init(|| ConnectionManager::new(self.client.clone()))
+            .await
+            .cloned()
+    }
+
+    /// `name` with this deployment's prefix.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+}
