@@ -621,14 +621,47 @@ pub struct Outcome {
 /// pending migration, ours and apalis-postgres's, in one transaction: any failure rolls all
 /// of it back. sqlx nests each migration's own transaction as a savepoint.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<Outcome> {
+    use sqlx::Connection as _;
     let started = Instant::now();
-    let mut tx = pool.begin().await?;
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    match migrate_in(&mut tx).await {
+        Ok((state, before)) => {
+            tx.commit().await?;
+            let applied = MIGRATOR
+                .iter()
+                .filter(|m| m.migration_type.is_up_migration() && !before.contains(&m.version))
+                .map(|m| m.version)
+                .collect();
+            Ok(Outcome {
+                state,
+                applied,
+                elapsed: started.elapsed(),
+            })
+        }
+        Err(e) => {
+            // Roll back now: a dropped transaction is only rolled back when its connection is
+            // next used, and until then it would keep its locks.
+            // sqlx's migrator holds a session-level advisory lock it does not release when a
+            // migration fails; release it before the connection goes back to the pool.
+            let _ = tx.rollback().await;
+            let _ = sqlx::query("SELECT pg_advisory_unlock_all()")
+                .execute(&mut *conn)
+                .await;
+            Err(e)
+        }
+    }
+}
+
+/// The takeover inside the caller's transaction: the state found and the versions applied
+/// before.
+async fn migrate_in(tx: &mut PgConnection) -> anyhow::Result<(DbState, Vec<i64>)> {
     // Serialise concurrent `cicero migrate` runs before looking at the state (sqlx's own
     // advisory lock is taken later, inside the run).
     sqlx::query("SELECT pg_advisory_xact_lock(7272740001)")
         .execute(&mut *tx)
         .await?;
-    let state = detect(&mut tx).await?;
+    let state = detect(&mut *tx).await?;
     if let DbState::Unknown(why) = &state {
         return Err(Refused(format!("not a Cicero database: {why}")).into());
     }
@@ -644,17 +677,7 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<Outcome> {
         .run(&mut *tx)
         .await
         .context("apalis-postgres migration failed; rolled back, nothing changed")?;
-    tx.commit().await?;
-    let applied = MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration() && !before.contains(&m.version))
-        .map(|m| m.version)
-        .collect();
-    Ok(Outcome {
-        state,
-        applied,
-        elapsed: started.elapsed(),
-    })
+    Ok((state, before))
 }
 
 #[cfg(test)]
