@@ -100,8 +100,8 @@ enum JobCommand {
 enum BenchCommand {
     /// Queue throughput and latency against the configured database.
     Queue(crate::platform::bench::BenchArgs),
-    /// Legacy takeover: builds a large legacy database in an EMPTY database, migrates it and
-    /// reports upgrade and lock times (docs/benchmarks.md).
+    /// Legacy takeover: builds a large legacy database in a scratch database, migrates it
+    /// and reports upgrade and lock times (docs/benchmarks.md).
     Migrate(crate::platform::bench_migrate::BenchMigrateArgs),
 }
 
@@ -330,7 +330,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Bench(BenchCommand::Migrate(args)) => {
             let pool = connect(&s).await?;
-            platform::bench_migrate::run(&pool, args)
+            platform::bench_migrate::run(&s, &pool, args)
                 .await
                 .map_err(migrate_failure)?;
         }

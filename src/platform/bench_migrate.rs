@@ -5,10 +5,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use sqlx::PgPool;
+use sqlx::{
+    ConnectOptions as _, PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
 use tokio_util::sync::CancellationToken;
 
 use super::takeover::{self, CONVERTED, DbState, MIGRATOR};
+use crate::config::Settings;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchMigrateArgs {
@@ -24,6 +28,9 @@ pub struct BenchMigrateArgs {
     /// Clients (units) the users and posts belong to.
     #[arg(long, default_value_t = 100)]
     pub clients: i64,
+    /// Keep the scratch database afterwards.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// Tables the probes read while the upgrade runs.
@@ -144,21 +151,55 @@ async fn counts(pool: &PgPool) -> anyhow::Result<Vec<(&'static str, i64)>> {
     Ok(out)
 }
 
-pub async fn run(pool: &PgPool, a: BenchMigrateArgs) -> anyhow::Result<()> {
+/// Works in a scratch database `<db>_legacy_bench` next to DATABASE_URL's, created and
+/// dropped here (`--keep` leaves it for inspection).
+pub async fn run(s: &Settings, admin: &PgPool, a: BenchMigrateArgs) -> anyhow::Result<()> {
+    let db = format!("{}_legacy_bench", s.database_name());
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+    )))
+    .execute(admin)
+    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+        .execute(admin)
+        .await?;
+    let (base, rest) = s
+        .database_url
+        .rsplit_once('/')
+        .context("DATABASE_URL has no database name")?;
+    let query = rest.find('?').map(|i| &rest[i..]).unwrap_or("");
+    let options: PgConnectOptions = format!("{base}/{db}{query}").parse()?;
+    // The upgrade's statements are slow on purpose here; keep sqlx's warnings out of the output.
+    let options = options.disable_statement_logging();
+    let pool = PgPoolOptions::new()
+        .max_connections(12)
+        .connect_with(options)
+        .await?;
+    let result = measure(&pool, &a).await;
+    pool.close().await;
+    if !a.keep {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+        )))
+        .execute(admin)
+        .await?;
+    } else {
+        println!("kept database {db}");
+    }
+    result
+}
+
+async fn measure(pool: &PgPool, a: &BenchMigrateArgs) -> anyhow::Result<()> {
     {
         let mut conn = pool.acquire().await?;
         let state = takeover::detect(&mut conn).await?;
         if state != DbState::Empty {
-            bail!(
-                "bench migrate builds a legacy database and needs an EMPTY one (DATABASE_URL); \
-                 this one is {}",
-                state.describe()
-            );
+            bail!("the scratch database is not empty: {}", state.describe());
         }
     }
     let t = Instant::now();
     build_legacy_schema(pool).await?;
-    fill(pool, &a).await?;
+    fill(pool, a).await?;
     let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
         .fetch_one(pool)
         .await?;
@@ -176,6 +217,7 @@ pub async fn run(pool: &PgPool, a: BenchMigrateArgs) -> anyhow::Result<()> {
         size as f64 / 1e6
     );
     let plan = takeover::plan(pool).await?;
+    println!("--- cicero migrate --dry-run ---\n{}---", plan.render());
     println!(
         "dry-run estimate: {:.0} MB rewritten, {:.1} s at {} MB/s",
         plan.rewrite_bytes() as f64 / 1e6,
