@@ -259,7 +259,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Demo => {
             let pool = connect(&s).await?;
-            platform::migrate(&pool).await?;
+            platform::migrate(&pool).await.map_err(migrate_failure)?;
             crate::demo::load(&pool).await?;
             println!("demo data loaded");
         }

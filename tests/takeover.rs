@@ -142,7 +142,10 @@ async fn build_legacy(pool: &PgPool, doc: &Value) {
     for e in doc["extensions"].as_array().expect("extensions") {
         let schema = s(e, "schema");
         if schema == "pg_catalog" {
-            sql.push(format!("CREATE EXTENSION IF NOT EXISTS {}", q(s(e, "name"))));
+            sql.push(format!(
+                "CREATE EXTENSION IF NOT EXISTS {}",
+                q(s(e, "name"))
+            ));
         } else {
             sql.push(format!(
                 "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}",
@@ -166,7 +169,11 @@ async fn build_legacy(pool: &PgPool, doc: &Value) {
         ));
     }
     for f in doc["functions"].as_array().expect("functions") {
-        assert_eq!(s(f, "arguments"), "", "the builder only knows 0-argument functions");
+        assert_eq!(
+            s(f, "arguments"),
+            "",
+            "the builder only knows 0-argument functions"
+        );
         let mut attrs = format!("LANGUAGE {} {}", s(f, "language"), s(f, "volatility"));
         if f["strict"] == true {
             attrs.push_str(" STRICT");
@@ -414,7 +421,10 @@ async fn snapshot(url: &str) -> BTreeMap<String, Vec<Value>> {
         let expr = if overrides.is_empty() {
             "to_jsonb(x)".to_string()
         } else {
-            format!("to_jsonb(x) || jsonb_build_object({})", overrides.join(", "))
+            format!(
+                "to_jsonb(x) || jsonb_build_object({})",
+                overrides.join(", ")
+            )
         };
         let mut rows: Vec<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT {expr} FROM public.{} x",
@@ -539,7 +549,11 @@ async fn a_legacy_database_is_taken_over_without_losing_a_row() {
     ] {
         assert!(text.contains(want), "dry run lacks {want:?}:\n{text}");
     }
-    assert_eq!(catalog(&db.pool).await, catalog_before, "dry run changed the schema");
+    assert_eq!(
+        catalog(&db.pool).await,
+        catalog_before,
+        "dry run changed the schema"
+    );
     assert_eq!(snapshot(&db.url).await, before, "dry run changed rows");
 
     // The upgrade, through the CLI.
@@ -632,7 +646,11 @@ async fn a_legacy_database_is_taken_over_without_losing_a_row() {
     assert_eq!(catalog(&db.pool).await, catalog_after);
     assert_eq!(snapshot(&db.url).await, rows_after);
     let plan = takeover::plan(&db.pool).await.expect("plan");
-    assert!(matches!(plan.state, DbState::Ours { .. }), "{:?}", plan.state);
+    assert!(
+        matches!(plan.state, DbState::Ours { .. }),
+        "{:?}",
+        plan.state
+    );
     assert!(plan.pending.is_empty());
     db.drop_db().await;
 }
@@ -690,17 +708,18 @@ async fn a_failure_midway_leaves_the_legacy_database_as_it_was() {
         .expect_err("the view blocks the upgrade");
     let msg = format!("{err:#}");
     assert!(msg.contains("rolled back"), "{msg}");
-    assert!(msg.contains("laporan_harian") || msg.contains("view"), "{msg}");
+    assert!(
+        msg.contains("laporan_harian") || msg.contains("view"),
+        "{msg}"
+    );
     let out = db.cicero(&["migrate"]);
     assert_eq!(out.status.code(), Some(1));
 
     assert_eq!(catalog(&db.pool).await, catalog_before, "schema changed");
     assert_eq!(snapshot(&db.url).await, before, "rows changed");
     assert_eq!(
-        db.count(
-            "SELECT count(*) FROM pg_namespace WHERE nspname IN ('cicero', 'apalis')"
-        )
-        .await,
+        db.count("SELECT count(*) FROM pg_namespace WHERE nspname IN ('cicero', 'apalis')")
+            .await,
         0
     );
     assert_eq!(
@@ -712,7 +731,10 @@ async fn a_failure_midway_leaves_the_legacy_database_as_it_was() {
     // Once the unit drops its view, the same upgrade goes through.
     db.exec("DROP VIEW laporan_harian").await;
     takeover::migrate(&db.pool).await.expect("upgrade");
-    assert_eq!(before, without_new_columns(&before, snapshot(&db.url).await));
+    assert_eq!(
+        before,
+        without_new_columns(&before, snapshot(&db.url).await)
+    );
     db.drop_db().await;
 }
 

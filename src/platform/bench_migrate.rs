@@ -121,7 +121,11 @@ FROM generate_series(1, {ig}) i;
 
 /// Reads `table` in a loop until told to stop; returns the longest single read, which is how
 /// long a reader was blocked by the upgrade's lock on it.
-async fn probe(pool: PgPool, table: &'static str, stop: CancellationToken) -> anyhow::Result<Duration> {
+async fn probe(
+    pool: PgPool,
+    table: &'static str,
+    stop: CancellationToken,
+) -> anyhow::Result<Duration> {
     let mut conn = pool.acquire().await?;
     let sql = format!("SELECT 1 FROM public.\"{table}\" LIMIT 1");
     let mut longest = Duration::ZERO;
