@@ -739,6 +739,57 @@ async fn a_failure_midway_leaves_the_legacy_database_as_it_was() {
 }
 
 #[tokio::test]
+async fn rows_violating_a_key_the_upgrade_adds_fail_it_and_change_nothing() {
+    let db = Scratch::legacy().await;
+    db.exec(LEGACY_ROWS).await;
+    // An older legacy release without the unique username of dashboard users, holding two
+    // accounts with the same name: 0001 adds the missing column like_count, then fails on the
+    // key; nothing of it may remain.
+    db.exec(
+        "ALTER TABLE dashboard_user DROP CONSTRAINT dashboard_user_username_key;
+         INSERT INTO dashboard_user (username, password_hash, role_id)
+         SELECT 'operator_sby', crypt('lain', gen_salt('bf', 4)), role_id FROM roles WHERE role_name = 'operator';",
+    )
+    .await;
+    let before = snapshot(&db.url).await;
+    let catalog_before = catalog(&db.pool).await;
+    let out = db.cicero(&["migrate"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(err.contains("dashboard_user_username_key"), "{err}");
+    assert_eq!(catalog(&db.pool).await, catalog_before, "schema changed");
+    assert_eq!(snapshot(&db.url).await, before, "rows changed");
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'insta_post'::regclass AND attname = 'like_count'"
+        )
+        .await,
+        0
+    );
+    // Once the unit removes the duplicate, the upgrade goes through.
+    db.exec(
+        "DELETE FROM dashboard_user WHERE username = 'operator_sby'
+           AND dashboard_user_id <> '0b7e6f3c-9a1d-4f7e-8a53-6c1d2e3f4a5b'",
+    )
+    .await;
+    let out = db.cicero(&["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM pg_constraint WHERE conname = 'dashboard_user_username_key'"
+        )
+        .await,
+        1
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test]
 async fn an_unknown_database_is_refused_and_left_alone() {
     let db = Scratch::new().await;
     db.exec("CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders VALUES (1);")
