@@ -772,3 +772,95 @@ Silahkan Melaksanakan Likes, Komentar dan Share."
         );
     }
 }
+
+/// Jakarta time from which the fetch no longer broadcasts tasks (legacy `isAfterSendCutoff`:
+/// Jakarta time ≥ 17:15).
+pub const BROADCAST_CUTOFF: (u32, u32) = (17, 15);
+
+/// Whether a task broadcast may still go out at `now` (strictly before 17:15 WIB).
+pub fn before_broadcast_cutoff(now: DateTime<Utc>) -> bool {
+    let t = now.with_timezone(&Jakarta);
+    (t.hour(), t.minute()) < BROADCAST_CUTOFF
+}
+
+/// Idempotency key of a task broadcast: client, Jakarta day, the set of today's posts (order
+/// and duplicates do not matter) and the chat. Same set → same key → never broadcast twice.
+pub fn broadcast_key(
+    client_id: &str,
+    day: chrono::NaiveDate,
+    instagram: &[String],
+    tiktok: &[String],
+    chat: &str,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut ids: Vec<String> = instagram
+        .iter()
+        .map(|i| format!("ig:{i}"))
+        .chain(tiktok.iter().map(|i| format!("tt:{i}")))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let digest = Sha256::digest(ids.join("\n").as_bytes());
+    let set = hex::encode(&digest[..8]);
+    format!("broadcast:{}:{day}:{set}:{chat}", client_id.to_lowercase())
+}
+
+#[cfg(test)]
+mod broadcast_tests {
+    use super::*;
+    use crate::domain::time::jakarta;
+
+    #[test]
+    fn the_cutoff_is_17_15_jakarta_exclusive() {
+        let cases = [
+            ((6, 0, 0), true),
+            ((17, 14, 59), true),
+            ((17, 15, 0), false),
+            ((17, 16, 0), false),
+            ((23, 59, 0), false),
+            ((0, 0, 0), true),
+        ];
+        for ((h, m, s), want) in cases {
+            let at = jakarta(2026, 3, 2, h, m, s).expect("valid time");
+            assert_eq!(before_broadcast_cutoff(at), want, "{h:02}:{m:02}:{s:02}");
+        }
+    }
+
+    #[test]
+    fn the_broadcast_key_depends_on_the_set_only() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let g = "120363000000000001@g.us";
+        let base = broadcast_key("POLRES_A", day, &s(&["A", "B"]), &s(&["7"]), g);
+        assert!(base.starts_with("broadcast:polres_a:2026-03-02:"), "{base}");
+        assert!(base.ends_with(":120363000000000001@g.us"), "{base}");
+        // Order, duplicates and the client id's case do not change the key.
+        assert_eq!(
+            broadcast_key("polres_a", day, &s(&["B", "A", "A"]), &s(&["7"]), g),
+            base
+        );
+        // Another post, a removed post, a post moving platform, another day or chat do.
+        let other = [
+            broadcast_key("POLRES_A", day, &s(&["A", "B", "C"]), &s(&["7"]), g),
+            broadcast_key("POLRES_A", day, &s(&["A"]), &s(&["7"]), g),
+            broadcast_key("POLRES_A", day, &s(&["A", "B", "7"]), &s(&[]), g),
+            broadcast_key(
+                "POLRES_A",
+                day.succ_opt().expect("day"),
+                &s(&["A", "B"]),
+                &s(&["7"]),
+                g,
+            ),
+            broadcast_key(
+                "POLRES_A",
+                day,
+                &s(&["A", "B"]),
+                &s(&["7"]),
+                "120363000000000002@g.us",
+            ),
+        ];
+        for k in other {
+            assert_ne!(k, base);
+        }
+    }
+}
