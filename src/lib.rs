@@ -2,6 +2,7 @@
 //! `docs/architecture.md` for the shape; `main.rs` is the CLI.
 pub mod cli;
 pub mod config;
+pub mod dns;
 pub mod demo;
 pub mod domain;
 pub mod http;
