@@ -39,7 +39,9 @@ pub fn mx_query(id: u16, domain: &str) -> Option<Vec<u8>> {
     q.extend_from_slice(&[0x01, 0x00]); // RD
     q.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]); // 1 question
     for label in domain.trim_end_matches('.').split('.') {
-        let len = u8::try_from(label.len()).ok().filter(|l| (1..=63).contains(l))?;
+        let len = u8::try_from(label.len())
+            .ok()
+            .filter(|l| (1..=63).contains(l))?;
         q.push(len);
         q.extend_from_slice(label.as_bytes());
     }

@@ -2,8 +2,8 @@
 //! `docs/architecture.md` for the shape; `main.rs` is the CLI.
 pub mod cli;
 pub mod config;
-pub mod dns;
 pub mod demo;
+pub mod dns;
 pub mod domain;
 pub mod http;
 pub mod ingest;

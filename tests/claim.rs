@@ -189,7 +189,10 @@ async fn update_validates_handles_and_numbers_and_extends_the_verification() {
     for (bad, field) in [
         (json!({"insta": "budi santoso"}), "insta"),
         (json!({"insta": "@cicero_devs"}), "insta"),
-        (json!({"tiktok": "https://www.tiktok.com/@cicero_devs"}), "tiktok"),
+        (
+            json!({"tiktok": "https://www.tiktok.com/@cicero_devs"}),
+            "tiktok",
+        ),
         (json!({"tiktok": "x".repeat(25)}), "tiktok"),
         (json!({"whatsapp": "0812-34"}), "whatsapp"),
     ] {
@@ -201,7 +204,11 @@ async fn update_validates_handles_and_numbers_and_extends_the_verification() {
             .fetch_one(&s.db.pool)
             .await
             .expect("insta");
-    assert_eq!(insta.as_deref(), Some("budi_lama"), "a rejected update writes nothing");
+    assert_eq!(
+        insta.as_deref(),
+        Some("budi_lama"),
+        "a rejected update writes nothing"
+    );
 
     // Shorten the verification, then a valid update extends it to 10 minutes again.
     let key = s.redis.key("verified:claim:75020201");
@@ -240,9 +247,7 @@ async fn update_validates_handles_and_numbers_and_extends_the_verification() {
     otp::store(&s.redis, "claim", "75020202", "siti@polri.test", "654321")
         .await
         .expect("store");
-    let siti = |code: &str| {
-        json!({"nrp": "75020202", "email": "siti@polri.test", "otp": code, "tiktok": "siti.tt"})
-    };
+    let siti = |code: &str| json!({"nrp": "75020202", "email": "siti@polri.test", "otp": code, "tiktok": "siti.tt"});
     let (st, body) = put(siti("111111")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["attempts_left"], json!(2));

@@ -212,7 +212,14 @@ pub fn directorate_likes_recap(
     units: &[UnitSummary],
     at: DateTime<Utc>,
 ) -> String {
-    directorate_recap(Platform::Instagram, directorate_nama, None, post_ids, units, at)
+    directorate_recap(
+        Platform::Instagram,
+        directorate_nama,
+        None,
+        post_ids,
+        units,
+        at,
+    )
 }
 
 /// The direktorat comments recap (TikTok). The legacy doc gives no layout for it; this is the

@@ -397,9 +397,15 @@ async fn validate_email(State(st): State<Arc<AppState>>, body: Bytes) -> Respons
     let Some(domain) = claim::email_domain(&email) else {
         return error(StatusCode::BAD_REQUEST, "format email tidak valid");
     };
-    let configured = st.messaging.as_ref().and_then(|m| m.dns_resolver.as_deref());
+    let configured = st
+        .messaging
+        .as_ref()
+        .and_then(|m| m.dns_resolver.as_deref());
     let Some(server) = dns::resolver(configured) else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "layanan DNS tidak tersedia");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "layanan DNS tidak tersedia",
+        );
     };
     match dns::lookup_mx(&server, domain).await {
         Ok(dns::Mx::Found) => {}
@@ -411,7 +417,10 @@ async fn validate_email(State(st): State<Arc<AppState>>, body: Bytes) -> Respons
         }
         Err(m) => {
             tracing::warn!(error = %m, "MX lookup failed");
-            return error(StatusCode::SERVICE_UNAVAILABLE, "layanan DNS tidak tersedia");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "layanan DNS tidak tersedia",
+            );
         }
     }
     let deactivated: bool = match sqlx::query_scalar(
