@@ -301,3 +301,28 @@ async fn validate_email_checks_format_mx_and_deactivated_owners() {
     .await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
 }
+
+#[tokio::test]
+async fn openapi_describes_the_claim_routes() {
+    let doc: Value = serde_json::from_str(cicero::http::OPENAPI).expect("openapi.json parses");
+    for (path, method) in [
+        ("/api/claim/request-otp", "post"),
+        ("/api/claim/verify-otp", "post"),
+        ("/api/claim/user-data", "post"),
+        ("/api/claim/update", "put"),
+        ("/api/claim/validate-email", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "openapi.json lacks {method} {path}"
+        );
+    }
+    let reports =
+        &doc["components"]["schemas"]["SendDigestPayload"]["properties"]["report"]["enum"];
+    assert!(
+        reports
+            .as_array()
+            .is_some_and(|r| r.contains(&json!("directorate_comments"))),
+        "{reports}"
+    );
+}

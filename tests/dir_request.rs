@@ -80,7 +80,10 @@ async fn directorate_comments_digest_ranks_polres_and_goes_to_the_super_admins()
         if sent == 1 {
             break;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for the message");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the message"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     stop.cancel();

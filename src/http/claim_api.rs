@@ -138,7 +138,7 @@ async fn verify_otp(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     };
     let code = match otp_code(&claim) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(m) => return error(StatusCode::BAD_REQUEST, m),
     };
     let Some(redis) = st.redis.as_ref() else {
         return error(
@@ -197,18 +197,18 @@ fn redis_down(e: redis::RedisError) -> Response {
     error(StatusCode::SERVICE_UNAVAILABLE, "OTP store unavailable")
 }
 
-/// Whether `nrp` was verified with `email` within the last 10 minutes.
-async fn is_verified(st: &AppState, nrp: &str, email: &str) -> Result<bool, Response> {
+/// Whether `nrp` was verified with `email` within the last 10 minutes; `Err`: the 503 message.
+async fn is_verified(st: &AppState, nrp: &str, email: &str) -> Result<bool, &'static str> {
     let Some(redis) = st.redis.as_ref() else {
-        return Err(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "OTP store (Redis) is not configured",
-        ));
+        return Err("OTP store (Redis) is not configured");
     };
-    let got = otp::verified_email(redis, PURPOSE, nrp)
-        .await
-        .map_err(redis_down)?;
-    Ok(got.as_deref() == Some(email))
+    match otp::verified_email(redis, PURPOSE, nrp).await {
+        Ok(got) => Ok(got.as_deref() == Some(email)),
+        Err(e) => {
+            tracing::error!(error = %e, "redis");
+            Err("OTP store unavailable")
+        }
+    }
 }
 
 async fn user_data(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
@@ -219,7 +219,7 @@ async fn user_data(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
     match is_verified(&st, &nrp, &email).await {
         Ok(true) => {}
         Ok(false) => return error(StatusCode::FORBIDDEN, "OTP belum diverifikasi"),
-        Err(r) => return r,
+        Err(m) => return error(StatusCode::SERVICE_UNAVAILABLE, m),
     }
     let sql = format!("SELECT {USER_COLUMNS} FROM \"user\" WHERE user_id = $1");
     match sqlx::query_as::<_, Profile>(sqlx::AssertSqlSafe(sql))
@@ -294,7 +294,7 @@ async fn update(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
         Ok(false) if u.otp.is_some() => {
             let code = match otp_code(&ids) {
                 Ok(c) => c,
-                Err(r) => return r,
+                Err(m) => return error(StatusCode::BAD_REQUEST, m),
             };
             let Some(redis) = st.redis.as_ref() else {
                 return error(StatusCode::SERVICE_UNAVAILABLE, "OTP store unavailable");
@@ -306,7 +306,7 @@ async fn update(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
             }
         }
         Ok(false) => return error(StatusCode::FORBIDDEN, "OTP belum diverifikasi"),
-        Err(r) => return r,
+        Err(m) => return error(StatusCode::SERVICE_UNAVAILABLE, m),
     }
     let sql = format!(
         "UPDATE \"user\" SET nama = COALESCE($2, nama), title = COALESCE($3, title),
@@ -349,15 +349,15 @@ async fn update(State(st): State<Arc<AppState>>, body: Bytes) -> Response {
         .into_response()
 }
 
-/// The 6-digit code of a body (`"123456"` or `123456`), else a 400.
-fn otp_code(c: &Claim) -> Result<String, Response> {
+/// The 6-digit code of a body (`"123456"` or `123456`), else the 400 message.
+fn otp_code(c: &Claim) -> Result<String, &'static str> {
     let code = match &c.otp {
         Some(serde_json::Value::String(s)) => s.trim().to_string(),
         Some(serde_json::Value::Number(n)) => format!("{:06}", n.as_u64().unwrap_or(u64::MAX)),
         _ => String::new(),
     };
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-        return Err(error(StatusCode::BAD_REQUEST, "otp harus 6 digit"));
+        return Err("otp harus 6 digit");
     }
     Ok(code)
 }
