@@ -48,6 +48,18 @@ pub struct Settings {
     pub rate_limits: Vec<(String, RateLimit)>,
     pub retain_done_days: u32,
     pub retain_failed_days: u32,
+    /// Redis (sessions, login attempts, request dedup).
+    pub redis_url: String,
+    /// Dashboard: HS256 secret of the dashboard and personnel JWTs; `None` = no dashboard API.
+    pub jwt_secret: Option<String>,
+    /// Dashboard origins allowed by CORS (comma-separated `CORS_ORIGIN`, legacy name).
+    pub cors_origins: Vec<String>,
+    /// Legacy switch that turns the duplicate-request guard off.
+    pub allow_duplicate_requests: bool,
+    /// Failed logins allowed per username and per IP in 15 minutes.
+    pub login_max_attempts: u32,
+    /// Tiers admitted by the premium guard (`DASHBOARD_PREMIUM_ALLOWED_TIERS`, lower case).
+    pub premium_allowed_tiers: Vec<String>,
 }
 
 /// At most `max` grants in any sliding `window`.
@@ -118,6 +130,18 @@ impl Settings {
             rate_limits: rate_limits(get("RATE_LIMITS").as_deref())?,
             retain_done_days: num(&get, "RETAIN_DONE_DAYS", 7u32)?.max(1),
             retain_failed_days: num(&get, "RETAIN_FAILED_DAYS", 30u32)?.max(1),
+            redis_url: redis_url(get("REDIS_URL"))?,
+            jwt_secret: jwt_secret(get("JWT_SECRET"))?,
+            cors_origins: list(get("CORS_ORIGIN").as_deref(), "http://localhost:3000"),
+            allow_duplicate_requests: flag(&get, "ALLOW_DUPLICATE_REQUESTS")?,
+            login_max_attempts: num(&get, "LOGIN_MAX_ATTEMPTS", 10u32)?.max(1),
+            premium_allowed_tiers: list(
+                get("DASHBOARD_PREMIUM_ALLOWED_TIERS").as_deref(),
+                "tier1,tier2,premium_1",
+            )
+            .into_iter()
+            .map(|t| t.to_lowercase())
+            .collect(),
         })
     }
 
@@ -168,6 +192,42 @@ impl Settings {
         } else {
             name.into()
         }
+    }
+}
+
+fn redis_url(raw: Option<String>) -> Result<String, ConfigError> {
+    let url = raw.unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        Ok(url)
+    } else {
+        Err(bad("REDIS_URL", "must start with redis:// or rediss://"))
+    }
+}
+
+fn jwt_secret(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    match raw {
+        Some(s) if s.len() < 16 => Err(bad("JWT_SECRET", "must be at least 16 characters")),
+        other => Ok(other),
+    }
+}
+
+/// A comma-separated list; `default` when unset.
+fn list(raw: Option<&str>, default: &str) -> Vec<String> {
+    raw.unwrap_or(default)
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `true/1/yes/on` or `false/0/no/off` (legacy envalid bool).
+fn flag(get: &impl Fn(&str) -> Option<String>, key: &str) -> Result<bool, ConfigError> {
+    match get(key).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if ["true", "1", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["false", "0", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(bad(key, format!("{v:?} is not true or false"))),
     }
 }
 
@@ -393,6 +453,12 @@ mod tests {
             (&[URL, ("RATE_LIMITS", "rapidapi=0/1s")], "RATE_LIMITS"),
             (&[URL, ("RATE_LIMITS", "=5/1s")], "RATE_LIMITS"),
             (&[URL, ("RETAIN_DONE_DAYS", "a week")], "RETAIN_DONE_DAYS"),
+            (&[URL, ("REDIS_URL", "127.0.0.1:6379")], "REDIS_URL"),
+            (&[URL, ("JWT_SECRET", "short")], "JWT_SECRET"),
+            (
+                &[URL, ("ALLOW_DUPLICATE_REQUESTS", "maybe")],
+                "ALLOW_DUPLICATE_REQUESTS",
+            ),
             (
                 &[URL, ("JOB_TIMEOUT_MS_PING", "soon")],
                 "JOB_TIMEOUT_MS_PING",
@@ -456,6 +522,11 @@ mod tests {
             .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !n.is_empty())
             .collect();
         names.extend([
+            "REDIS_URL",
+            "JWT_SECRET",
+            "CORS_ORIGIN",
+            "ALLOW_DUPLICATE_REQUESTS",
+            "DASHBOARD_PREMIUM_ALLOWED_TIERS",
             "CRON_BACKUP_DB",
             "JOB_TIMEOUT_MS_BACKUP_DB",
             "JOB_TIMEOUT_MS_PING",

@@ -13,6 +13,7 @@ use axum::{
 use serde_json::json;
 use sqlx::PgPool;
 
+pub mod dashboard;
 pub mod events;
 pub mod jobs_api;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub rate_limits: Vec<(String, crate::config::RateLimit)>,
     /// Job events from every process (NOTIFY), fanned out to SSE listeners.
     pub events: tokio::sync::broadcast::Sender<events::Event>,
+    /// The dashboard API (auth, scoping, legacy calls); `None` = not served.
+    pub dashboard: Option<Arc<dashboard::Dashboard>>,
 }
 
 impl AppState {
@@ -36,7 +39,13 @@ impl AppState {
             api_token,
             rate_limits,
             events: tokio::sync::broadcast::channel(1024).0,
+            dashboard: None,
         }
+    }
+
+    pub fn with_dashboard(mut self, d: dashboard::Dashboard) -> Self {
+        self.dashboard = Some(Arc::new(d));
+        self
     }
 }
 
@@ -47,13 +56,24 @@ pub fn router(state: Arc<AppState>) -> Router {
         state.clone(),
         jobs_api::require_token,
     ));
-    Router::new()
+    let mut app = Router::new()
         .route("/", any(health))
         .route("/_next/dev/", any(health))
         .route("/api/openapi.json", get(openapi))
-        .merge(api)
-        .fallback(not_found)
-        .layer(middleware::from_fn(guard_env_paths))
+        .merge(api);
+    if let Some(d) = &state.dashboard {
+        app = app
+            .merge(dashboard::routes())
+            .fallback(not_found)
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                dashboard::dedup,
+            ))
+            .layer(dashboard::cors(d));
+    } else {
+        app = app.fallback(not_found);
+    }
+    app.layer(middleware::from_fn(guard_env_paths))
         .layer(middleware::from_fn(access_log))
         .with_state(state)
 }
@@ -133,7 +153,11 @@ pub async fn serve(
         state.events.clone(),
         stop.clone(),
     ));
-    axum::serve(listener, router(state))
+    // The peer address feeds the login attempt limit and dedup when no proxy header is set.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await?;
     Ok(())

@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod listener;
 pub mod queue;
 pub mod ratelimit;
+pub mod redis;
 pub mod scheduler;
 pub mod worker;
 
