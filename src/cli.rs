@@ -259,14 +259,9 @@ async fn run(command: Command) -> Result<(), Failure> {
             let token = s.require_api_token()?.to_string();
             let pool = connect(&s).await?;
             require_schema(&pool).await?;
-            let state = with_dashboard(AppState::new(pool, token, s.rate_limits.clone()), &s).await?;
-            http::serve(
-                Arc::new(state),
-                &s.bind,
-                s.port,
-                shutdown_token(),
-            )
-            .await?;
+            let state =
+                with_dashboard(AppState::new(pool, token, s.rate_limits.clone()), &s).await?;
+            http::serve(Arc::new(state), &s.bind, s.port, shutdown_token()).await?;
         }
         Command::Work { queues } => {
             let queues = queues_arg(queues)?;
@@ -290,8 +285,11 @@ async fn run(command: Command) -> Result<(), Failure> {
             require_schema(&pool).await?;
             let stop = shutdown_token();
             let state = Arc::new(
-                with_dashboard(AppState::new(pool.clone(), token, s.rate_limits.clone()), &s)
-                    .await?,
+                with_dashboard(
+                    AppState::new(pool.clone(), token, s.rate_limits.clone()),
+                    &s,
+                )
+                .await?,
             );
             let queues = queues_arg(Vec::new())?;
             let ctx = Arc::new(Ctx {

@@ -99,7 +99,9 @@ impl Env {
             .await
             .unwrap();
         let (status, headers) = (res.status(), res.headers().clone());
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 22).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
+            .await
+            .unwrap();
         (
             status,
             headers,
@@ -174,7 +176,13 @@ async fn seed(db: &TestDb) {
     for (name, role, clients, status, tier) in [
         ("op_kediri", "operator", vec!["KEDIRI"], true, None),
         ("op_blitar", "operator", vec!["BLITAR"], true, None),
-        ("binmas", "ditbinmas", vec!["DITBINMAS"], true, Some("tier1")),
+        (
+            "binmas",
+            "ditbinmas",
+            vec!["DITBINMAS"],
+            true,
+            Some("tier1"),
+        ),
         ("pending", "operator", vec!["KEDIRI"], false, None),
         ("admin", "admin", vec!["KEDIRI"], true, None),
     ] {
@@ -274,7 +282,10 @@ async fn login_with_a_legacy_bcrypt_user() {
     assert_eq!(body["user"]["client_id"], "KEDIRI");
     assert_eq!(body["user"]["role"], "operator");
     assert_eq!(body["user"]["username"], "op_kediri");
-    let id = body["user"]["dashboard_user_id"].as_str().unwrap().to_owned();
+    let id = body["user"]["dashboard_user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(body["user"]["user_id"], id);
     let claims = verify_token(SECRET, &token).unwrap();
     assert_eq!(claims.client_ids, vec!["KEDIRI".to_string()]);
@@ -312,7 +323,13 @@ async fn login_with_a_legacy_bcrypt_user() {
     assert_eq!(pending.0, StatusCode::FORBIDDEN);
     assert_eq!(pending.2["message"], "Akun belum disetujui");
     let bad = e
-        .call("POST", "/api/auth/dashboard-login", None, Some(json!({"username": "x"})), &[])
+        .call(
+            "POST",
+            "/api/auth/dashboard-login",
+            None,
+            Some(json!({"username": "x"})),
+            &[],
+        )
         .await;
     assert_eq!(bad.0, StatusCode::BAD_REQUEST);
     e.done().await;
@@ -323,11 +340,20 @@ async fn tokens_expire_and_are_revoked() {
     let mut e = env().await;
     let (s, b) = e.get("/api/clients/profile?client_id=KEDIRI", "").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert!(b["reason"] == "missing_token" || b["reason"] == "invalid_token", "{b}");
+    assert!(
+        b["reason"] == "missing_token" || b["reason"] == "invalid_token",
+        "{b}"
+    );
     let (s, _, b) = e.call("GET", "/api/clients/profile", None, None, &[]).await;
-    assert_eq!((s, b["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("missing_token")));
+    assert_eq!(
+        (s, b["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("missing_token"))
+    );
     let (s, b) = e.get("/api/clients/profile", "not.a.jwt").await;
-    assert_eq!((s, b["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    assert_eq!(
+        (s, b["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
 
     // An expired token whose session still exists is refused as expired.
     let token = e.login("op_kediri").await;
@@ -342,23 +368,40 @@ async fn tokens_expire_and_are_revoked() {
         .await
         .unwrap();
     let (s, b) = e.get("/api/clients/profile", &expired).await;
-    assert_eq!((s, b["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("expired_token")));
+    assert_eq!(
+        (s, b["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("expired_token"))
+    );
 
     // A valid signature without a session (revoked) is refused.
     let (s, _) = e.get("/api/clients/profile", &token).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _, b) = e.call("POST", "/api/auth/logout", Some(&token), None, &[]).await;
+    let (s, _, b) = e
+        .call("POST", "/api/auth/logout", Some(&token), None, &[])
+        .await;
     assert_eq!((s, &b["success"]), (StatusCode::OK, &json!(true)));
     assert_eq!(e.session(&token).await, None);
     let (s, b) = e.get("/api/clients/profile", &token).await;
-    assert_eq!((s, b["reason"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+    assert_eq!(
+        (s, b["reason"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
 
     // Rejecting an account ends its open sessions at once.
     let blitar = e.login("op_blitar").await;
     let admin = e.login("admin").await;
-    let id = verify_token(SECRET, &blitar).unwrap().dashboard_user_id.unwrap();
+    let id = verify_token(SECRET, &blitar)
+        .unwrap()
+        .dashboard_user_id
+        .unwrap();
     let (s, _, b) = e
-        .call("PUT", &format!("/api/dashboard/users/{id}/reject"), Some(&admin), None, &[])
+        .call(
+            "PUT",
+            &format!("/api/dashboard/users/{id}/reject"),
+            Some(&admin),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, _) = e.get("/api/clients/profile", &blitar).await;
@@ -366,7 +409,13 @@ async fn tokens_expire_and_are_revoked() {
     // Only an admin approves; an operator gets 403, not 401.
     let op = e.login("op_kediri").await;
     let (s, _, _) = e
-        .call("PUT", &format!("/api/dashboard/users/{id}/approve"), Some(&op), None, &[])
+        .call(
+            "PUT",
+            &format!("/api/dashboard/users/{id}/approve"),
+            Some(&op),
+            None,
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     e.done().await;
@@ -390,14 +439,29 @@ async fn login_attempts_are_limited_per_username_and_ip() {
         }
     };
     for _ in 0..3 {
-        assert_eq!(attempt("op_kediri", "salah", "10.0.0.1").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            attempt("op_kediri", "salah", "10.0.0.1").await,
+            StatusCode::UNAUTHORIZED
+        );
     }
     // Blocked now, even with the right password, from any IP.
-    assert_eq!(attempt("op_kediri", PASSWORD, "10.0.0.1").await, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(attempt("op_kediri", PASSWORD, "10.0.0.2").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        attempt("op_kediri", PASSWORD, "10.0.0.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        attempt("op_kediri", PASSWORD, "10.0.0.2").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // The IP is blocked for other usernames too; another IP is not.
-    assert_eq!(attempt("op_blitar", PASSWORD, "10.0.0.1").await, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(attempt("op_blitar", PASSWORD, "10.0.0.3").await, StatusCode::OK);
+    assert_eq!(
+        attempt("op_blitar", PASSWORD, "10.0.0.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        attempt("op_blitar", PASSWORD, "10.0.0.3").await,
+        StatusCode::OK
+    );
     e.done().await;
 }
 
@@ -426,29 +490,74 @@ async fn cors_preflight_and_duplicate_requests() {
     assert!(s.is_success(), "{s}");
     assert_eq!(h["access-control-allow-origin"], ORIGIN);
     assert_eq!(h["access-control-allow-credentials"], "true");
-    let allowed = h["access-control-allow-headers"].to_str().unwrap().to_lowercase();
-    for name in ["authorization", "content-type", "x-client-id", "x-cicero-token", "x-cicero-reposter-token", "accept"] {
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    for name in [
+        "authorization",
+        "content-type",
+        "x-client-id",
+        "x-cicero-token",
+        "x-cicero-reposter-token",
+        "accept",
+    ] {
         assert!(allowed.contains(name), "{allowed} lacks {name}");
     }
-    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("PUT"));
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("PUT")
+    );
     let (_, h) = pre("http://evil.example").await;
     assert!(h.get("access-control-allow-origin").is_none());
     let (_, h, _) = e.call("GET", "/api/clients/profile", None, None, &[]).await;
     assert_eq!(h["access-control-allow-origin"], ORIGIN);
-    assert!(h["access-control-expose-headers"].to_str().unwrap().to_lowercase().contains("content-disposition"));
+    assert!(
+        h["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("content-disposition")
+    );
 
     // The same POST twice within 5 minutes: 429 the second time.
     let token = e.login("op_kediri").await;
     let body = json!({"nrp": "75020001", "client_id": "KEDIRI", "issue": "Kendala akses atau data tidak sesuai"});
-    let first = e.call("POST", "/api/dashboard/komplain/insta", Some(&token), Some(body.clone()), &[]).await;
+    let first = e
+        .call(
+            "POST",
+            "/api/dashboard/komplain/insta",
+            Some(&token),
+            Some(body.clone()),
+            &[],
+        )
+        .await;
     assert_eq!(first.0, StatusCode::OK, "{}", first.2);
-    let again = e.call("POST", "/api/dashboard/komplain/insta", Some(&token), Some(body.clone()), &[]).await;
+    let again = e
+        .call(
+            "POST",
+            "/api/dashboard/komplain/insta",
+            Some(&token),
+            Some(body.clone()),
+            &[],
+        )
+        .await;
     assert_eq!(again.0, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(again.2["message"], "Duplicate request detected");
     // A failed request does not block its retry.
     let bad = json!({"client_id": "KEDIRI"});
     for _ in 0..2 {
-        let r = e.call("POST", "/api/dashboard/komplain/insta", Some(&token), Some(bad.clone()), &[]).await;
+        let r = e
+            .call(
+                "POST",
+                "/api/dashboard/komplain/insta",
+                Some(&token),
+                Some(bad.clone()),
+                &[],
+            )
+            .await;
         assert_eq!(r.0, StatusCode::BAD_REQUEST);
     }
     e.done().await;
@@ -456,8 +565,20 @@ async fn cors_preflight_and_duplicate_requests() {
     let e = env_with(10, true).await;
     let token = e.login("op_kediri").await;
     for _ in 0..2 {
-        let r = e.call("POST", "/api/dashboard/komplain/tiktok", Some(&token), Some(body.clone()), &[]).await;
-        assert_eq!(r.0, StatusCode::OK, "ALLOW_DUPLICATE_REQUESTS lets it through");
+        let r = e
+            .call(
+                "POST",
+                "/api/dashboard/komplain/tiktok",
+                Some(&token),
+                Some(body.clone()),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            r.0,
+            StatusCode::OK,
+            "ALLOW_DUPLICATE_REQUESTS lets it through"
+        );
     }
     e.done().await;
 }
@@ -484,19 +605,39 @@ async fn a_client_cannot_see_another_clients_data() {
         let (s, b) = e.get(&uri, &blitar).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{uri}: {b}");
         assert_eq!(b["success"], false);
-        assert!(b.get("reason").is_none(), "a 403 without a token reason keeps the user logged in");
+        assert!(
+            b.get("reason").is_none(),
+            "a 403 without a token reason keeps the user logged in"
+        );
     }
     // Raising one's role is refused too.
-    let (s, _) = e.get("/api/users/list?client_id=BLITAR&role=ditbinmas&scope=DIREKTORAT", &blitar).await;
+    let (s, _) = e
+        .get(
+            "/api/users/list?client_id=BLITAR&role=ditbinmas&scope=DIREKTORAT",
+            &blitar,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // X-Client-Id is checked like client_id.
     let (s, _, _) = e
-        .call("GET", "/api/dashboard/stats", Some(&blitar), None, &[("x-client-id", "KEDIRI")])
+        .call(
+            "GET",
+            "/api/dashboard/stats",
+            Some(&blitar),
+            None,
+            &[("x-client-id", "KEDIRI")],
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Writes: another client's person, or creating into another client.
     let (s, _, _) = e
-        .call("PUT", "/api/users/75020001", Some(&blitar), Some(json!({"status": false})), &[])
+        .call(
+            "PUT",
+            "/api/users/75020001",
+            Some(&blitar),
+            Some(json!({"status": false})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _, _) = e
@@ -520,13 +661,29 @@ async fn a_client_cannot_see_another_clients_data() {
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "taking over another client's NRP");
     let (s, _, _) = e
-        .call("POST", "/api/dashboard/komplain/insta", Some(&blitar), Some(json!({"nrp": "75020001"})), &[])
+        .call(
+            "POST",
+            "/api/dashboard/komplain/insta",
+            Some(&blitar),
+            Some(json!({"nrp": "75020001"})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // A directorate sees its satker (KEDIRI has a ditbinmas member) but not BLITAR.
-    let (s, _) = e.get("/api/clients/profile?client_id=KEDIRI&role=ditbinmas", &binmas).await;
+    let (s, _) = e
+        .get(
+            "/api/clients/profile?client_id=KEDIRI&role=ditbinmas",
+            &binmas,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = e.get("/api/clients/profile?client_id=BLITAR&role=ditbinmas", &binmas).await;
+    let (s, _) = e
+        .get(
+            "/api/clients/profile?client_id=BLITAR&role=ditbinmas",
+            &binmas,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, b) = e.get("/api/users/list?client_id=BLITAR", &blitar).await;
     assert_eq!(s, StatusCode::OK);
@@ -540,7 +697,9 @@ async fn the_first_calls_answer_what_the_dashboard_reads() {
     let op = e.login("op_kediri").await;
 
     // 2. profile (casing of role ignored)
-    let (s, b) = e.get("/api/clients/profile?client_id=kediri&role=OPERATOR", &op).await;
+    let (s, b) = e
+        .get("/api/clients/profile?client_id=kediri&role=OPERATOR", &op)
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let c = &b["client"];
     assert_eq!(c["client_id"], "KEDIRI");
@@ -555,17 +714,28 @@ async fn the_first_calls_answer_what_the_dashboard_reads() {
 
     // 3. users/list
     let (s, b) = e
-        .get("/api/users/list?client_id=KEDIRI&role=operator&scope=ORG&regional_id=JATIM", &op)
+        .get(
+            "/api/users/list?client_id=KEDIRI&role=operator&scope=ORG&regional_id=JATIM",
+            &op,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let users = b["data"].as_array().unwrap();
     let names: Vec<&str> = users.iter().map(|u| u["nama"].as_str().unwrap()).collect();
     assert_eq!(names, ["ANI", "BUDI", "SITI"]);
     let budi = &users[1];
-    for (k, v) in [("user_id", json!("75020001")), ("title", json!("BRIPKA")), ("divisi", json!("SAT BINMAS")),
-                   ("insta", json!("budi_ig")), ("tiktok", json!("budi_tt")), ("client_id", json!("KEDIRI")),
-                   ("status", json!(true)), ("nama_client", json!("POLRES KEDIRI")), ("ditbinmas", json!(true)),
-                   ("operator", json!(true))] {
+    for (k, v) in [
+        ("user_id", json!("75020001")),
+        ("title", json!("BRIPKA")),
+        ("divisi", json!("SAT BINMAS")),
+        ("insta", json!("budi_ig")),
+        ("tiktok", json!("budi_tt")),
+        ("client_id", json!("KEDIRI")),
+        ("status", json!(true)),
+        ("nama_client", json!("POLRES KEDIRI")),
+        ("ditbinmas", json!(true)),
+        ("operator", json!(true)),
+    ] {
         assert_eq!(budi[k], v, "{k}");
     }
     assert!(budi.get("jabatan").is_some());
@@ -583,7 +753,15 @@ async fn the_first_calls_answer_what_the_dashboard_reads() {
     assert_eq!(b["noUsernameUsersCount"], 1);
     assert_eq!(b["summary"]["totalPosts"], 2);
     assert_eq!(b["summary"]["totalUsers"], 3);
-    let row = |name: &str| b["data"].as_array().unwrap().iter().find(|r| r["nama"] == name).cloned().unwrap();
+    let row = |name: &str| {
+        b["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["nama"] == name)
+            .cloned()
+            .unwrap()
+    };
     assert_eq!(row("BUDI")["jumlah_like"], 2);
     assert_eq!(row("BUDI")["username"], "budi_ig");
     assert_eq!(row("BUDI")["client_name"], "POLRES KEDIRI");
@@ -599,17 +777,36 @@ async fn the_first_calls_answer_what_the_dashboard_reads() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(b["totalPosts"].as_u64().unwrap() >= 2);
-    let (s, _) = e.get("/api/insta/rekap-likes?periode=harian&tanggal=kemarin&client_id=KEDIRI", &op).await;
+    let (s, _) = e
+        .get(
+            "/api/insta/rekap-likes?periode=harian&tanggal=kemarin&client_id=KEDIRI",
+            &op,
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // 5. stats
     let (s, b) = e
-        .get("/api/dashboard/stats?periode=harian&client_id=KEDIRI&role=operator&scope=ORG", &op)
+        .get(
+            "/api/dashboard/stats?periode=harian&client_id=KEDIRI&role=operator&scope=ORG",
+            &op,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let d = &b["data"];
-    assert_eq!((d["igPosts"].clone(), d["ttPosts"].clone(), d["users"].clone(), d["clients"].clone()),
-               (json!(2), json!(1), json!(3), json!(3)));
+    let clients: i64 = sqlx::query_scalar("SELECT count(*) FROM clients")
+        .fetch_one(&e.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            d["igPosts"].clone(),
+            d["ttPosts"].clone(),
+            d["users"].clone(),
+            d["clients"].clone()
+        ),
+        (json!(2), json!(1), json!(3), json!(clients))
+    );
     assert_eq!(d["client_id"], "KEDIRI");
     assert_eq!(d["effectiveClientType"], "ORG");
 
@@ -621,8 +818,16 @@ async fn the_first_calls_answer_what_the_dashboard_reads() {
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["totalPosts"], 1);
     assert_eq!(b["usersCount"], 3);
-    assert_eq!(b["summary"]["distribution"], json!({"sudah": 1, "kurang": 0, "belum": 0, "noUsername": 2}));
-    let budi = b["data"].as_array().unwrap().iter().find(|r| r["nama"] == "BUDI").unwrap();
+    assert_eq!(
+        b["summary"]["distribution"],
+        json!({"sudah": 1, "kurang": 0, "belum": 0, "noUsername": 2})
+    );
+    let budi = b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["nama"] == "BUDI")
+        .unwrap();
     assert_eq!(budi["jumlah_komentar"], 1);
     assert_eq!(budi["username"], "budi_tt");
 
@@ -637,29 +842,63 @@ async fn the_first_calls_answer_what_the_dashboard_reads() {
     assert!(ig[0]["created_at"].is_string());
     assert_eq!(b["data"]["tiktokPosts"].as_array().unwrap().len(), 1);
     assert!(b["data"]["tiktokProfile"].is_null());
-    let (s, _, _) = e.call("GET", "/api/social/aggregator?periode=harian", Some(&op), None, &[]).await;
-    assert_eq!(s, StatusCode::NOT_FOUND, "the client then falls back to /api/aggregator");
+    let (s, _, _) = e
+        .call(
+            "GET",
+            "/api/social/aggregator?periode=harian",
+            Some(&op),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "the client then falls back to /api/aggregator"
+    );
 
     // 8. amplify rekap (+ khusus)
     let (s, b) = e
-        .get("/api/amplify/rekap?client_id=KEDIRI&periode=harian&role=operator&scope=ORG", &op)
+        .get(
+            "/api/amplify/rekap?client_id=KEDIRI&periode=harian&role=operator&scope=ORG",
+            &op,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let budi = b["data"].as_array().unwrap().iter().find(|r| r["nama"] == "BUDI").unwrap();
+    let budi = b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["nama"] == "BUDI")
+        .unwrap();
     assert_eq!(budi["jumlah_link"], 1);
     assert_eq!(budi["username"], "budi_ig");
     assert_eq!(budi["nama_client"], "POLRES KEDIRI");
     let (s, b) = e
-        .get("/api/amplify/rekap-khusus?client_id=KEDIRI&periode=harian&role=operator&scope=ORG", &op)
+        .get(
+            "/api/amplify/rekap-khusus?client_id=KEDIRI&periode=harian&role=operator&scope=ORG",
+            &op,
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let siti = b["data"].as_array().unwrap().iter().find(|r| r["nama"] == "SITI").unwrap();
+    let siti = b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["nama"] == "SITI")
+        .unwrap();
     assert_eq!(siti["jumlah_link"], 1);
 
     // 9. anev: an operator is outside the legacy allow-list (403, stays logged in); a premium
     // directorate account gets the data; the same account without premium hits the wall.
     let (s, _, b) = e
-        .call("GET", "/api/dashboard/anev?time_range=7d&client_id=KEDIRI&role=OPERATOR&scope=org", Some(&op), None, &[("x-client-id", "KEDIRI")])
+        .call(
+            "GET",
+            "/api/dashboard/anev?time_range=7d&client_id=KEDIRI&role=OPERATOR&scope=org",
+            Some(&op),
+            None,
+            &[("x-client-id", "KEDIRI")],
+        )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(b.get("reason").is_none());
@@ -671,21 +910,39 @@ async fn the_first_calls_answer_what_the_dashboard_reads() {
     let d = &b["data"];
     assert_eq!(d["filters"]["time_range"], "7d");
     assert_eq!(d["filters"]["client_id"], "DITBINMAS");
-    assert_eq!(d["filters"]["permitted_time_ranges"].as_array().unwrap().len(), 6);
-    assert_eq!(d["user_directory"].as_array().unwrap().len(), 1, "ditbinmas members only");
+    assert_eq!(
+        d["filters"]["permitted_time_ranges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    assert_eq!(
+        d["user_directory"].as_array().unwrap().len(),
+        1,
+        "ditbinmas members only"
+    );
     assert_eq!(d["user_directory"][0]["user_id"], "75020001");
     assert_eq!(d["instagram_engagement"]["total_posts"], 1);
     assert_eq!(d["instagram_engagement"]["per_user"][0]["likes"], 1);
     assert_eq!(d["tiktok_engagement"]["per_user"][0]["comments"], 1);
     let a = &d["aggregates"];
-    assert_eq!((a["total_users"].clone(), a["expected_actions"].clone()), (json!(1), json!(2)));
+    assert_eq!(
+        (a["total_users"].clone(), a["expected_actions"].clone()),
+        (json!(1), json!(2))
+    );
     assert_eq!(a["compliance_per_pelaksana"][0]["completion_rate"], 1.0);
     assert_eq!(a["compliance_per_pelaksana"][0]["total_actions"], 2);
     sqlx::query("UPDATE dashboard_user SET premium_status = false WHERE username = 'binmas'")
         .execute(&e.db.pool)
         .await
         .unwrap();
-    let (s, b) = e.get("/api/dashboard/anev?time_range=7d&client_id=DITBINMAS&role=DITBINMAS&scope=org", &binmas).await;
+    let (s, b) = e
+        .get(
+            "/api/dashboard/anev?time_range=7d&client_id=DITBINMAS&role=DITBINMAS&scope=org",
+            &binmas,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(b["message"], "Akses premium diperlukan untuk endpoint ini");
     assert!(b.get("premium_tier").is_some());
@@ -729,10 +986,27 @@ async fn users_are_created_edited_and_renumbered() {
     assert_eq!(s, StatusCode::CREATED, "{b}");
     assert_eq!(b["data"]["nama"], "DEWI");
     assert_eq!(b["data"]["client_id"], "KEDIRI");
-    let (_, list) = e.get("/api/users/list?client_id=KEDIRI&role=operator&scope=ORG", &op).await;
-    assert!(list["data"].as_array().unwrap().iter().any(|u| u["user_id"] == "75020010" && u["operator"] == true));
+    let (_, list) = e
+        .get(
+            "/api/users/list?client_id=KEDIRI&role=operator&scope=ORG",
+            &op,
+        )
+        .await;
+    assert!(
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["user_id"] == "75020010" && u["operator"] == true)
+    );
     let (s, _, _) = e
-        .call("POST", "/api/users/create", Some(&op), Some(json!({"client_id": "KEDIRI", "nama": "x", "user_id": "12"})), &[])
+        .call(
+            "POST",
+            "/api/users/create",
+            Some(&op),
+            Some(json!({"client_id": "KEDIRI", "nama": "x", "user_id": "12"})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
@@ -741,14 +1015,29 @@ async fn users_are_created_edited_and_renumbered() {
         .call("PUT", "/api/users/75020010", Some(&op), Some(json!({"nama": "dewi s", "title": "BRIPTU", "divisi": "SAT LANTAS", "user_id": "75020010"})), &[])
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!((b["data"]["nama"].clone(), b["data"]["title"].clone()), (json!("DEWI S"), json!("BRIPTU")));
+    assert_eq!(
+        (b["data"]["nama"].clone(), b["data"]["title"].clone()),
+        (json!("DEWI S"), json!("BRIPTU"))
+    );
     let (s, _, b) = e
-        .call("PUT", "/api/users/75020010", Some(&op), Some(json!({"status": false})), &[])
+        .call(
+            "PUT",
+            "/api/users/75020010",
+            Some(&op),
+            Some(json!({"status": false})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["data"]["status"], false);
     let (s, _, _) = e
-        .call("PUT", "/api/users/75020010", Some(&op), Some(json!({"status": "maybe"})), &[])
+        .call(
+            "PUT",
+            "/api/users/75020010",
+            Some(&op),
+            Some(json!({"status": "maybe"})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
@@ -768,7 +1057,13 @@ async fn users_are_created_edited_and_renumbered() {
     .unwrap();
     assert_eq!(moved, 3);
     let (s, _, b) = e
-        .call("PUT", "/api/user_roles/update", Some(&admin), Some(json!({"old_user_id": "75020001", "new_user_id": "75020011"})), &[])
+        .call(
+            "PUT",
+            "/api/user_roles/update",
+            Some(&admin),
+            Some(json!({"old_user_id": "75020001", "new_user_id": "75020011"})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     e.done().await;
@@ -778,31 +1073,77 @@ async fn users_are_created_edited_and_renumbered() {
 async fn register_approve_logout_and_personnel_login() {
     let e = env().await;
     // Register with the Feb client's `whatsapp` and the HEAD client's `email`.
-    for (name, contact) in [("baru_wa", json!({"whatsapp": "0812-1111-2222"})), ("baru_mail", json!({"email": "Baru@Example.go.id"}))] {
+    for (name, contact) in [
+        ("baru_wa", json!({"whatsapp": "0812-1111-2222"})),
+        ("baru_mail", json!({"email": "Baru@Example.go.id"})),
+    ] {
         let mut body = json!({"username": name, "password": "kuatsekali", "role": "operator", "client_id": "KEDIRI"});
-        body.as_object_mut().unwrap().extend(contact.as_object().unwrap().clone());
-        let (s, _, b) = e.call("POST", "/api/auth/dashboard-register", None, Some(body), &[]).await;
+        body.as_object_mut()
+            .unwrap()
+            .extend(contact.as_object().unwrap().clone());
+        let (s, _, b) = e
+            .call(
+                "POST",
+                "/api/auth/dashboard-register",
+                None,
+                Some(body),
+                &[],
+            )
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{b}");
         assert_eq!(b["success"], true);
         assert_eq!(b["status"], false);
     }
-    let hash: String = sqlx::query_scalar("SELECT password_hash FROM dashboard_user WHERE username = 'baru_mail'")
-        .fetch_one(&e.db.pool)
-        .await
-        .unwrap();
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM dashboard_user WHERE username = 'baru_mail'")
+            .fetch_one(&e.db.pool)
+            .await
+            .unwrap();
     assert!(hash.starts_with("$argon2id$"));
     let (s, _, b) = e
-        .call("POST", "/api/auth/dashboard-login", None, Some(json!({"username": "baru_wa", "password": "kuatsekali"})), &[])
+        .call(
+            "POST",
+            "/api/auth/dashboard-login",
+            None,
+            Some(json!({"username": "baru_wa", "password": "kuatsekali"})),
+            &[],
+        )
         .await;
-    assert_eq!((s, b["message"].as_str()), (StatusCode::FORBIDDEN, Some("Akun belum disetujui")));
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (StatusCode::FORBIDDEN, Some("Akun belum disetujui"))
+    );
     for (body, why) in [
-        (json!({"username": "a b", "password": "kuatsekali", "whatsapp": "08121111"}), "space"),
-        (json!({"username": "ab", "password": "pendek", "whatsapp": "08121111"}), "short password"),
-        (json!({"username": "ab", "password": "kuatsekali"}), "no contact"),
-        (json!({"username": "ab", "password": "kuatsekali", "email": "nope"}), "bad email"),
-        (json!({"username": "ab", "password": "kuatsekali", "email": "a@b.id", "client_id": "NOPE"}), "unknown client"),
+        (
+            json!({"username": "a b", "password": "kuatsekali", "whatsapp": "08121111"}),
+            "space",
+        ),
+        (
+            json!({"username": "ab", "password": "pendek", "whatsapp": "08121111"}),
+            "short password",
+        ),
+        (
+            json!({"username": "ab", "password": "kuatsekali"}),
+            "no contact",
+        ),
+        (
+            json!({"username": "ab", "password": "kuatsekali", "email": "nope"}),
+            "bad email",
+        ),
+        (
+            json!({"username": "ab", "password": "kuatsekali", "email": "a@b.id", "client_id": "NOPE"}),
+            "unknown client",
+        ),
     ] {
-        let (s, _, _) = e.call("POST", "/api/auth/dashboard-register", None, Some(body), &[]).await;
+        let (s, _, _) = e
+            .call(
+                "POST",
+                "/api/auth/dashboard-register",
+                None,
+                Some(body),
+                &[],
+            )
+            .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{why}");
     }
     let (s, _, _) = e
@@ -812,34 +1153,65 @@ async fn register_approve_logout_and_personnel_login() {
 
     // Approve, then the new (argon2id) account logs in.
     let admin = e.login("admin").await;
-    let id: String = sqlx::query_scalar("SELECT dashboard_user_id::text FROM dashboard_user WHERE username = 'baru_wa'")
-        .fetch_one(&e.db.pool)
-        .await
-        .unwrap();
-    let (s, _, b) = e.call("PUT", &format!("/api/dashboard/users/{id}/approve"), Some(&admin), None, &[]).await;
+    let id: String = sqlx::query_scalar(
+        "SELECT dashboard_user_id::text FROM dashboard_user WHERE username = 'baru_wa'",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    let (s, _, b) = e
+        .call(
+            "PUT",
+            &format!("/api/dashboard/users/{id}/approve"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, _, b) = e
-        .call("POST", "/api/auth/dashboard-login", None, Some(json!({"username": "baru_wa", "password": "kuatsekali"})), &[])
+        .call(
+            "POST",
+            "/api/auth/dashboard-login",
+            None,
+            Some(json!({"username": "baru_wa", "password": "kuatsekali"})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["user"]["client_id"], "KEDIRI");
 
     // Personnel login: the password is the WhatsApp number (legacy), token is a 3-part JWT.
     let (s, _, b) = e
-        .call("POST", "/api/auth/user-login", None, Some(json!({"nrp": "75020001", "password": "08123456789"})), &[])
+        .call(
+            "POST",
+            "/api/auth/user-login",
+            None,
+            Some(json!({"nrp": "75020001", "password": "08123456789"})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let t = b["token"].as_str().unwrap();
     assert_eq!(t.split('.').count(), 3);
     let claims = verify_token(SECRET, t).unwrap();
-    assert_eq!((claims.user_id.as_deref(), claims.role.as_str()), (Some("75020001"), "user"));
+    assert_eq!(
+        (claims.user_id.as_deref(), claims.role.as_str()),
+        (Some("75020001"), "user")
+    );
     assert_eq!(b["user"]["nama"], "BUDI");
     assert_eq!(b["user"]["client_id"], "KEDIRI");
     // A personnel token is not a dashboard token: 403, not 401.
     let (s, _) = e.get("/api/clients/profile", t).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _, _) = e
-        .call("POST", "/api/auth/user-login", None, Some(json!({"nrp": "75020001", "password": "0811"})), &[])
+        .call(
+            "POST",
+            "/api/auth/user-login",
+            None,
+            Some(json!({"nrp": "75020001", "password": "0811"})),
+            &[],
+        )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     e.done().await;
@@ -873,6 +1245,9 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/dashboard/komplain/insta", "post"),
         ("/api/dashboard/komplain/tiktok", "post"),
     ] {
-        assert!(doc["paths"][path][method].is_object(), "openapi.json lacks {method} {path}");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "openapi.json lacks {method} {path}"
+        );
     }
 }

@@ -158,7 +158,7 @@ pub async fn serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await?;
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await?;
     Ok(())
 }

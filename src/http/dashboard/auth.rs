@@ -164,7 +164,11 @@ pub struct Premium {
 }
 
 /// Legacy `dashboardPremiumGuard`, as a pure rule: the message of the 403, or `Ok`.
-pub fn premium_check(p: &Premium, now: DateTime<Utc>, allowed: &[String]) -> Result<(), &'static str> {
+pub fn premium_check(
+    p: &Premium,
+    now: DateTime<Utc>,
+    allowed: &[String],
+) -> Result<(), &'static str> {
     if !p.premium_status {
         return Err("Akses premium diperlukan untuk endpoint ini");
     }
@@ -199,7 +203,9 @@ impl DashUser {
         self.client_ids.first().map(String::as_str)
     }
     pub fn may_see(&self, client_id: &str) -> bool {
-        self.client_ids.iter().any(|c| c.eq_ignore_ascii_case(client_id))
+        self.client_ids
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(client_id))
     }
     pub fn is_admin(&self) -> bool {
         self.role == "admin"
@@ -210,7 +216,10 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
 }
@@ -225,8 +234,8 @@ impl FromRequestParts<Arc<AppState>> for DashUser {
         let claims = verify_token(&d.jwt_secret, &token)?;
         let mut redis = d.redis.clone();
         let session: Option<String> = redis.get(d.key(&format!("login_token:{token}"))).await?;
-        let session =
-            session.ok_or_else(|| ApiError::token("invalid_token", "Session expired or revoked"))?;
+        let session = session
+            .ok_or_else(|| ApiError::token("invalid_token", "Session expired or revoked"))?;
         let Some(id) = session.strip_prefix("dashboard:") else {
             return Err(ApiError::forbidden("Token bukan token dashboard"));
         };
@@ -246,7 +255,9 @@ impl FromRequestParts<Arc<AppState>> for DashUser {
         }
         let u = user.into_dash(token);
         if u.role == "operator" && !operator_allowed(&parts.method, parts.uri.path()) {
-            return Err(ApiError::forbidden("Akses operator tidak diizinkan untuk endpoint ini"));
+            return Err(ApiError::forbidden(
+                "Akses operator tidak diizinkan untuk endpoint ini",
+            ));
         }
         Ok(u)
     }
@@ -288,7 +299,11 @@ impl StoredUser {
 
 /// One dashboard user with role, clients and premium (the active subscription first, else
 /// the cached columns), by id or by username.
-async fn load_user_where(pool: &sqlx::PgPool, by_id: bool, key: &str) -> sqlx::Result<Option<StoredUser>> {
+async fn load_user_where(
+    pool: &sqlx::PgPool,
+    by_id: bool,
+    key: &str,
+) -> sqlx::Result<Option<StoredUser>> {
     let sql = if by_id {
         "SELECT du.dashboard_user_id::text AS id, du.username, du.password_hash, \
          coalesce(du.status, true) AS status, du.role_id, coalesce(r.role_name, '') AS role_name, \
@@ -560,7 +575,9 @@ pub async fn dashboard_register(
         return Err(ApiError::bad_request("username dan password wajib diisi"));
     };
     if username.contains(char::is_whitespace) {
-        return Err(ApiError::bad_request("username tidak boleh mengandung spasi"));
+        return Err(ApiError::bad_request(
+            "username tidak boleh mengandung spasi",
+        ));
     }
     if password.chars().count() < 8 {
         return Err(ApiError::bad_request("password minimal 8 karakter"));
@@ -578,21 +595,28 @@ pub async fn dashboard_register(
     }
     let role = field(&body, "role").unwrap_or("operator").to_lowercase();
     let role_id: Option<i32> = match body.get("role_id").and_then(Value::as_i64) {
-        Some(id) => sqlx::query_scalar("SELECT role_id FROM roles WHERE role_id = $1")
-            .bind(id as i32)
-            .fetch_optional(&st.pool)
-            .await?,
-        None => sqlx::query_scalar("SELECT role_id FROM roles WHERE lower(role_name) = $1")
-            .bind(&role)
-            .fetch_optional(&st.pool)
-            .await?,
+        Some(id) => {
+            sqlx::query_scalar("SELECT role_id FROM roles WHERE role_id = $1")
+                .bind(id as i32)
+                .fetch_optional(&st.pool)
+                .await?
+        }
+        None => {
+            sqlx::query_scalar("SELECT role_id FROM roles WHERE lower(role_name) = $1")
+                .bind(&role)
+                .fetch_optional(&st.pool)
+                .await?
+        }
     };
     let role_id = role_id.ok_or_else(|| ApiError::bad_request("role tidak dikenal"))?;
     if role == "admin" || body.get("role_id").is_some() && is_admin_role(&st.pool, role_id).await? {
         return Err(ApiError::forbidden("role admin tidak dapat didaftarkan"));
     }
     let mut wanted: Vec<String> = match body.get("client_ids") {
-        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     };
     wanted.extend(field(&body, "client_id").map(str::to_owned));
@@ -602,11 +626,19 @@ pub async fn dashboard_register(
     .bind(wanted.iter().map(|c| c.to_lowercase()).collect::<Vec<_>>())
     .fetch_all(&st.pool)
     .await?;
-    if client_ids.len() < wanted.iter().map(|c| c.to_lowercase()).collect::<std::collections::BTreeSet<_>>().len() {
+    if client_ids.len()
+        < wanted
+            .iter()
+            .map(|c| c.to_lowercase())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    {
         return Err(ApiError::bad_request("client_id tidak dikenal"));
     }
     if role == "operator" && client_ids.is_empty() {
-        return Err(ApiError::bad_request("operator wajib memilih minimal satu client_id"));
+        return Err(ApiError::bad_request(
+            "operator wajib memilih minimal satu client_id",
+        ));
     }
     let hash = hash_password(password)?;
     let mut tx = st.pool.begin().await?;
@@ -622,9 +654,7 @@ pub async fn dashboard_register(
     .bind(&email)
     .fetch_optional(&mut *tx)
     .await?;
-    let id = id.ok_or_else(|| {
-        ApiError::new(StatusCode::CONFLICT, "username sudah terdaftar")
-    })?;
+    let id = id.ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "username sudah terdaftar"))?;
     for c in &client_ids {
         sqlx::query("INSERT INTO dashboard_user_clients (dashboard_user_id, client_id) VALUES ($1::uuid, $2)")
             .bind(&id)
@@ -679,7 +709,9 @@ impl WithStatus for (StatusCode, Response) {
 
 async fn set_approval(st: &AppState, caller: &DashUser, id: &str, approve: bool) -> ApiResult {
     if !caller.is_admin() {
-        return Err(ApiError::forbidden("Hanya admin yang dapat menyetujui akun"));
+        return Err(ApiError::forbidden(
+            "Hanya admin yang dapat menyetujui akun",
+        ));
     }
     let done: Option<String> = sqlx::query_scalar(
         "UPDATE dashboard_user SET status = $2, updated_at = now() \
@@ -699,12 +731,20 @@ async fn set_approval(st: &AppState, caller: &DashUser, id: &str, approve: bool)
 }
 
 /// `PUT /api/dashboard/users/{id}/approve` (admin only).
-pub async fn approve(State(st): State<Arc<AppState>>, caller: DashUser, Path(id): Path<String>) -> ApiResult {
+pub async fn approve(
+    State(st): State<Arc<AppState>>,
+    caller: DashUser,
+    Path(id): Path<String>,
+) -> ApiResult {
     set_approval(&st, &caller, &id, true).await
 }
 
 /// `PUT /api/dashboard/users/{id}/reject` (admin only): unapproves and ends its sessions.
-pub async fn reject(State(st): State<Arc<AppState>>, caller: DashUser, Path(id): Path<String>) -> ApiResult {
+pub async fn reject(
+    State(st): State<Arc<AppState>>,
+    caller: DashUser,
+    Path(id): Path<String>,
+) -> ApiResult {
     set_approval(&st, &caller, &id, false).await
 }
 
@@ -747,13 +787,25 @@ pub async fn user_login(
         let given: String = secret.chars().filter(char::is_ascii_digit).collect();
         !given.is_empty()
             && (normalize_whatsapp(stored) == normalize_whatsapp(&given)
-                || stored.chars().filter(char::is_ascii_digit).collect::<String>() == given)
+                || stored
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .collect::<String>()
+                    == given)
     };
     let row = match row {
-        Some(r) if r.try_get::<Option<String>, _>("whatsapp")?.is_some_and(|w| matches(&w)) => r,
+        Some(r)
+            if r.try_get::<Option<String>, _>("whatsapp")?
+                .is_some_and(|w| matches(&w)) =>
+        {
+            r
+        }
         _ => {
             attempts.failed(d).await?;
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "NRP atau password salah"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "NRP atau password salah",
+            ));
         }
     };
     attempts.succeeded(d).await?;
@@ -770,11 +822,19 @@ pub async fn user_login(
         ..Claims::default()
     };
     let token = sign(&d.jwt_secret, &claims)?;
-    open_session(d, &token, &format!("user:{nrp}"), &format!("user_login:{nrp}")).await?;
-    sqlx::query("INSERT INTO login_log (actor_id, login_type, login_source) VALUES ($1, 'user', 'web')")
-        .bind(&nrp)
-        .execute(&st.pool)
-        .await?;
+    open_session(
+        d,
+        &token,
+        &format!("user:{nrp}"),
+        &format!("user_login:{nrp}"),
+    )
+    .await?;
+    sqlx::query(
+        "INSERT INTO login_log (actor_id, login_type, login_source) VALUES ($1, 'user', 'web')",
+    )
+    .bind(&nrp)
+    .execute(&st.pool)
+    .await?;
     let s = |c: &str| row.try_get::<Option<String>, _>(c).ok().flatten();
     Ok(ok(json!({
         "token": token,
@@ -873,7 +933,10 @@ mod tests {
             ..Claims::default()
         };
         let t = sign("secret-0123456789", &c).unwrap();
-        assert_eq!(verify_token("secret-0123456789", &t).unwrap().role, "operator");
+        assert_eq!(
+            verify_token("secret-0123456789", &t).unwrap().role,
+            "operator"
+        );
         assert_eq!(
             verify_token("other-secret-0123", &t).unwrap_err().reason,
             Some("invalid_token")

@@ -3,10 +3,7 @@
 //! runs through one members/posts rule built from [`Scoped`] (legacy `buildClientFilter`).
 use std::sync::Arc;
 
-use axum::{
-    body::Bytes,
-    extract::State,
-};
+use axum::{body::Bytes, extract::State};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
@@ -240,10 +237,7 @@ pub fn recap(mut rows: Vec<Value>, count_field: &str, total_posts: usize) -> Val
 
 async fn count_of(st: &AppState, s: &Scoped, w: &Window, key: &str) -> ApiResult<usize> {
     let counts = scoped_json(&st.pool, COUNTS_SQL, s, w).await?;
-    Ok(counts
-        .first()
-        .and_then(|c| c[key].as_u64())
-        .unwrap_or(0) as usize)
+    Ok(counts.first().and_then(|c| c[key].as_u64()).unwrap_or(0) as usize)
 }
 
 fn with_scope(mut v: Value, s: &Scoped) -> Value {
@@ -348,19 +342,22 @@ pub async fn aggregator(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult
             .ok_or_else(|| ApiError::bad_request("limit harus angka positif"))?
             .min(100),
     };
-    let (from, to): (DateTime<Utc>, DateTime<Utc>) =
-        if s.params.get("periode").unwrap_or("harian").eq_ignore_ascii_case("harian") {
-            jakarta_day_window(jakarta_day(Utc::now()))
-                .ok_or_else(|| ApiError::bad_request("tanggal"))?
-        } else {
-            (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
-        };
-    let accounts: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT client_insta, client_tiktok FROM clients WHERE client_id = $1",
-    )
-    .bind(&s.client_id)
-    .fetch_optional(&st.pool)
-    .await?;
+    let (from, to): (DateTime<Utc>, DateTime<Utc>) = if s
+        .params
+        .get("periode")
+        .unwrap_or("harian")
+        .eq_ignore_ascii_case("harian")
+    {
+        jakarta_day_window(jakarta_day(Utc::now()))
+            .ok_or_else(|| ApiError::bad_request("tanggal"))?
+    } else {
+        (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
+    };
+    let accounts: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT client_insta, client_tiktok FROM clients WHERE client_id = $1")
+            .bind(&s.client_id)
+            .fetch_optional(&st.pool)
+            .await?;
     let (insta, tiktok) = accounts.unwrap_or_default();
     let ig_profile: Option<Value> = sqlx::query_scalar(
         "SELECT jsonb_build_object('username', username, 'full_name', full_name, \
@@ -428,14 +425,20 @@ fn limited(mut rows: Vec<Value>, p: &Params) -> ApiResult<Vec<Value>> {
 /// `GET /api/instagram/posts`: the official posts of the period.
 pub async fn instagram_posts(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult {
     let w = window(&s.params)?;
-    let rows = limited(scoped_json(&st.pool, IG_POSTS_SQL, &s, &w).await?, &s.params)?;
+    let rows = limited(
+        scoped_json(&st.pool, IG_POSTS_SQL, &s, &w).await?,
+        &s.params,
+    )?;
     Ok(ok(json!({ "data": rows })))
 }
 
 /// `GET /api/tiktok/posts`.
 pub async fn tiktok_posts(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult {
     let w = window(&s.params)?;
-    let rows = limited(scoped_json(&st.pool, TT_POSTS_SQL, &s, &w).await?, &s.params)?;
+    let rows = limited(
+        scoped_json(&st.pool, TT_POSTS_SQL, &s, &w).await?,
+        &s.params,
+    )?;
     Ok(ok(json!({ "data": rows })))
 }
 
@@ -454,14 +457,23 @@ pub async fn anev(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult {
     let comments = scoped_json(&st.pool, COMMENTS_SQL, &s, &w).await?;
     let counts = scoped_json(&st.pool, COUNTS_SQL, &s, &w).await?;
     let c = counts.first().cloned().unwrap_or_default();
-    let (ig, tt) = (c["igPosts"].as_u64().unwrap_or(0), c["ttPosts"].as_u64().unwrap_or(0));
+    let (ig, tt) = (
+        c["igPosts"].as_u64().unwrap_or(0),
+        c["ttPosts"].as_u64().unwrap_or(0),
+    );
     let comment_of: Map<String, Value> = comments
         .iter()
-        .map(|r| (r["user_id"].as_str().unwrap_or_default().to_owned(), r["count"].clone()))
+        .map(|r| {
+            (
+                r["user_id"].as_str().unwrap_or_default().to_owned(),
+                r["count"].clone(),
+            )
+        })
         .collect();
     let expected = ig + tt;
     let (mut total_likes, mut total_comments) = (0, 0);
-    let (mut directory, mut ig_users, mut tt_users, mut compliance) = (vec![], vec![], vec![], vec![]);
+    let (mut directory, mut ig_users, mut tt_users, mut compliance) =
+        (vec![], vec![], vec![], vec![]);
     for r in &likes {
         let id = r["user_id"].as_str().unwrap_or_default();
         let l = r["count"].as_u64().unwrap_or(0);

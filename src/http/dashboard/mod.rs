@@ -146,7 +146,10 @@ pub fn dash(st: &AppState) -> ApiResult<&Dashboard> {
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/auth/dashboard-login", post(auth::dashboard_login))
-        .route("/api/auth/dashboard-register", post(auth::dashboard_register))
+        .route(
+            "/api/auth/dashboard-register",
+            post(auth::dashboard_register),
+        )
         .route("/api/auth/user-login", post(auth::user_login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/dashboard/users/{id}/approve", put(auth::approve))
@@ -155,7 +158,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/users/list", get(users::list))
         .route("/api/users/create", post(users::create))
         .route("/api/users/{id}", put(users::update))
-        .route("/api/user_roles/update", put(users::move_roles).post(users::move_roles))
+        .route(
+            "/api/user_roles/update",
+            put(users::move_roles).post(users::move_roles),
+        )
         .route("/api/insta/rekap-likes", get(data::rekap_likes))
         .route("/api/tiktok/rekap-komentar", get(data::rekap_komentar))
         .route("/api/dashboard/stats", get(data::stats))
@@ -166,7 +172,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/instagram/posts", get(data::instagram_posts))
         .route("/api/tiktok/posts", get(data::tiktok_posts))
         .route("/api/dashboard/komplain/insta", post(data::komplain_insta))
-        .route("/api/dashboard/komplain/tiktok", post(data::komplain_tiktok))
+        .route(
+            "/api/dashboard/komplain/tiktok",
+            post(data::komplain_tiktok),
+        )
 }
 
 /// CORS for the dashboard origin(s), with credentials (logout, complaints and claim calls
@@ -197,7 +206,10 @@ pub fn cors(d: &Dashboard) -> CorsLayer {
             HeaderName::from_static("x-cicero-reposter-token"),
             HeaderName::from_static("x-request-id"),
         ])
-        .expose_headers([header::CONTENT_DISPOSITION, HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::CONTENT_DISPOSITION,
+            HeaderName::from_static("x-request-id"),
+        ])
         .max_age(std::time::Duration::from_secs(600))
 }
 
@@ -232,11 +244,7 @@ fn caller(req: &Request) -> String {
 /// 5 minutes gets 429. Unlike legacy, a request that failed (non-2xx) frees its key, so
 /// correcting nothing and retrying after an error is not refused. Redis errors let the
 /// request through, as in legacy.
-pub async fn dedup(
-    State(st): State<Arc<AppState>>,
-    req: Request,
-    next: Next,
-) -> Response {
+pub async fn dedup(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let Some(d) = st.dashboard.as_deref() else {
         return next.run(req).await;
     };

@@ -99,11 +99,13 @@ impl Scoped {
     /// The role members must hold (legacy buildClientFilter).
     pub fn role_filter(&self) -> Option<String> {
         if self.directorate() {
-            Some(if ROLE_FILTERS.contains(&self.role.as_str()) && self.role != "operator" {
-                self.role.clone()
-            } else {
-                self.client_id.to_lowercase()
-            })
+            Some(
+                if ROLE_FILTERS.contains(&self.role.as_str()) && self.role != "operator" {
+                    self.role.clone()
+                } else {
+                    self.client_id.to_lowercase()
+                },
+            )
         } else if ROLE_FILTERS.contains(&self.role.as_str())
             && self.role != self.client_id.to_lowercase()
         {
@@ -216,7 +218,9 @@ fn day(s: &str) -> Result<NaiveDate, ApiError> {
 
 fn days(first: NaiveDate, last: NaiveDate) -> Result<Window, ApiError> {
     if last < first {
-        return Err(ApiError::bad_request("tanggal_selesai sebelum tanggal_mulai"));
+        return Err(ApiError::bad_request(
+            "tanggal_selesai sebelum tanggal_mulai",
+        ));
     }
     let bad = || ApiError::bad_request("tanggal di luar jangkauan");
     Ok((
@@ -255,7 +259,9 @@ pub fn period_window(p: &Params, today: NaiveDate) -> Result<Window, ApiError> {
                 Some(t) => day(t)?,
                 None => today,
             };
-            let first = d.with_day(1).ok_or_else(|| ApiError::bad_request("tanggal"))?;
+            let first = d
+                .with_day(1)
+                .ok_or_else(|| ApiError::bad_request("tanggal"))?;
             let next = if first.month() == 12 {
                 NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
             } else {
@@ -264,10 +270,7 @@ pub fn period_window(p: &Params, today: NaiveDate) -> Result<Window, ApiError> {
             .ok_or_else(|| ApiError::bad_request("tanggal"))?;
             days(first, next - Duration::days(1))
         }
-        "semua" => days(
-            NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(today),
-            today,
-        ),
+        "semua" => days(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(today), today),
         other => Err(ApiError::bad_request(format!(
             "periode {other:?} tidak dikenal (harian, mingguan, bulanan, semua)"
         ))),
@@ -277,7 +280,10 @@ pub fn period_window(p: &Params, today: NaiveDate) -> Result<Window, ApiError> {
 /// ANEV `time_range`: `today`, `7d` (default; today−6 … today), `30d`, `90d`, `all` (from
 /// 2000-01-01), `custom` (`start_date`/`end_date` required). Returns the window and the
 /// first and last day.
-pub fn anev_window(p: &Params, today: NaiveDate) -> Result<(String, NaiveDate, NaiveDate, Window), ApiError> {
+pub fn anev_window(
+    p: &Params,
+    today: NaiveDate,
+) -> Result<(String, NaiveDate, NaiveDate, Window), ApiError> {
     let range = p.get("time_range").unwrap_or("7d").to_lowercase();
     let back = |n: i64| today - Duration::days(n);
     let (first, last) = match range.as_str() {
@@ -328,16 +334,34 @@ mod tests {
         let at = |y, m, d| jakarta(y, m, d, 0, 0, 0).unwrap();
         let cases: &[(&str, Result<Window, ()>)] = &[
             ("", Ok((at(2026, 2, 7), at(2026, 2, 8)))),
-            ("periode=harian&tanggal=2026-02-01", Ok((at(2026, 2, 1), at(2026, 2, 2)))),
-            ("periode=HARIAN&tanggal=2026-02-01T00:00:00", Ok((at(2026, 2, 1), at(2026, 2, 2)))),
-            ("periode=mingguan&tanggal=2026-02-05", Ok((at(2026, 2, 2), at(2026, 2, 9)))),
-            ("periode=bulanan&tanggal=2026-12", Ok((at(2026, 12, 1), at(2027, 1, 1)))),
-            ("periode=bulanan&tanggal=2026-02-15", Ok((at(2026, 2, 1), at(2026, 3, 1)))),
+            (
+                "periode=harian&tanggal=2026-02-01",
+                Ok((at(2026, 2, 1), at(2026, 2, 2))),
+            ),
+            (
+                "periode=HARIAN&tanggal=2026-02-01T00:00:00",
+                Ok((at(2026, 2, 1), at(2026, 2, 2))),
+            ),
+            (
+                "periode=mingguan&tanggal=2026-02-05",
+                Ok((at(2026, 2, 2), at(2026, 2, 9))),
+            ),
+            (
+                "periode=bulanan&tanggal=2026-12",
+                Ok((at(2026, 12, 1), at(2027, 1, 1))),
+            ),
+            (
+                "periode=bulanan&tanggal=2026-02-15",
+                Ok((at(2026, 2, 1), at(2026, 3, 1))),
+            ),
             (
                 "periode=harian&tanggal_mulai=2026-01-30&tanggal_selesai=2026-02-02",
                 Ok((at(2026, 1, 30), at(2026, 2, 3))),
             ),
-            ("start_date=2026-01-30&end_date=2026-01-30", Ok((at(2026, 1, 30), at(2026, 1, 31)))),
+            (
+                "start_date=2026-01-30&end_date=2026-01-30",
+                Ok((at(2026, 1, 30), at(2026, 1, 31))),
+            ),
             ("periode=tahunan", Err(())),
             ("tanggal=kemarin", Err(())),
             ("start_date=2026-02-03&end_date=2026-02-01", Err(())),
@@ -356,7 +380,10 @@ mod tests {
         let r = |q: &str| anev_window(&p(q), today).map(|(n, a, b, _)| (n, a, b));
         let d = |m, dd| NaiveDate::from_ymd_opt(2026, m, dd).unwrap();
         assert_eq!(r("").unwrap(), ("7d".into(), d(2, 1), d(2, 7)));
-        assert_eq!(r("time_range=TODAY").unwrap(), ("today".into(), d(2, 7), d(2, 7)));
+        assert_eq!(
+            r("time_range=TODAY").unwrap(),
+            ("today".into(), d(2, 7), d(2, 7))
+        );
         assert_eq!(r("time_range=30d").unwrap().1, d(1, 9));
         assert_eq!(
             r("time_range=custom&start_date=2026-01-01&end_date=2026-01-31").unwrap(),

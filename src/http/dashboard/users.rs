@@ -39,7 +39,11 @@ pub async fn list(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult {
     for r in &mut rows {
         let roles: Vec<String> = r["roles"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         for flag in ROLE_FILTERS {
             r[*flag] = json!(roles.iter().any(|x| x == flag));
@@ -90,7 +94,12 @@ fn person_fields(body: &Value) -> Vec<(&'static str, Option<String>)> {
     let mut out = Vec::new();
     for f in UPPER_FIELDS {
         if let Some(v) = body.get(*f) {
-            out.push((*f, v.as_str().map(|s| s.trim().to_uppercase()).filter(|s| !s.is_empty())));
+            out.push((
+                *f,
+                v.as_str()
+                    .map(|s| s.trim().to_uppercase())
+                    .filter(|s| !s.is_empty()),
+            ));
         }
     }
     for f in HANDLE_FIELDS {
@@ -104,10 +113,18 @@ fn person_fields(body: &Value) -> Vec<(&'static str, Option<String>)> {
         }
     }
     if let Some(v) = body.get("whatsapp") {
-        out.push(("whatsapp", v.as_str().map(normalize_whatsapp).filter(|s| !s.is_empty())));
+        out.push((
+            "whatsapp",
+            v.as_str().map(normalize_whatsapp).filter(|s| !s.is_empty()),
+        ));
     }
     if let Some(v) = body.get("email") {
-        out.push(("email", v.as_str().map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty())));
+        out.push((
+            "email",
+            v.as_str()
+                .map(|s| s.trim().to_lowercase())
+                .filter(|s| !s.is_empty()),
+        ));
     }
     out
 }
@@ -139,16 +156,18 @@ pub async fn create(State(st): State<Arc<AppState>>, caller: DashUser, body: Byt
     if !super::scope::may_access(&caller, &requested, &caller.role) {
         return Err(ApiError::forbidden("client_id tidak diizinkan"));
     }
-    let client_id: String =
-        sqlx::query_scalar("SELECT client_id FROM clients WHERE lower(client_id) = lower($1) LIMIT 1")
-            .bind(&requested)
-            .fetch_optional(&st.pool)
-            .await?
-            .ok_or_else(|| ApiError::not_found("Client tidak ditemukan"))?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM \"user\" WHERE user_id = $1)")
-        .bind(&user_id)
-        .fetch_one(&st.pool)
-        .await?;
+    let client_id: String = sqlx::query_scalar(
+        "SELECT client_id FROM clients WHERE lower(client_id) = lower($1) LIMIT 1",
+    )
+    .bind(&requested)
+    .fetch_optional(&st.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Client tidak ditemukan"))?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM \"user\" WHERE user_id = $1)")
+            .bind(&user_id)
+            .fetch_one(&st.pool)
+            .await?;
     if exists && !in_reach(&st.pool, &caller, &user_id).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -201,7 +220,13 @@ pub async fn create(State(st): State<Arc<AppState>>, caller: DashUser, body: Byt
 }
 
 /// Tables whose `user_id` refers to `"user"` (plain foreign keys, no ON UPDATE CASCADE).
-const USER_REFS: &[&str] = &["user_roles", "link_report", "link_report_khusus", "premium_request", "tasks"];
+const USER_REFS: &[&str] = &[
+    "user_roles",
+    "link_report",
+    "link_report_khusus",
+    "premium_request",
+    "tasks",
+];
 
 /// `PUT /api/users/{id}`: `{nama, title, divisi, user_id}` (user_id may be a new NRP) or
 /// `{status: bool}`, plus the other profile fields.
@@ -218,7 +243,8 @@ pub async fn update(
     let new_id = match body.get("user_id") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
-            normalize_nrp(v).ok_or_else(|| ApiError::bad_request("user_id (NRP/NIP) harus 6–18 digit"))?,
+            normalize_nrp(v)
+                .ok_or_else(|| ApiError::bad_request("user_id (NRP/NIP) harus 6–18 digit"))?,
         ),
     }
     .filter(|n| *n != id);
@@ -246,12 +272,16 @@ pub async fn update(
             .await?;
     }
     let current = if let Some(new_id) = &new_id {
-        let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM \"user\" WHERE user_id = $1)")
-            .bind(new_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let taken: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM \"user\" WHERE user_id = $1)")
+                .bind(new_id)
+                .fetch_one(&mut *tx)
+                .await?;
         if taken {
-            return Err(ApiError::new(StatusCode::CONFLICT, "NRP baru sudah terdaftar"));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "NRP baru sudah terdaftar",
+            ));
         }
         // Copy, re-point the references, delete: the foreign keys do not cascade updates.
         sqlx::query(
@@ -287,13 +317,19 @@ pub async fn update(
 
 /// `PUT|POST /api/user_roles/update {old_user_id, new_user_id}`: moves the roles of an old
 /// NRP to the new one (a no-op when the update above already moved them).
-pub async fn move_roles(State(st): State<Arc<AppState>>, caller: DashUser, body: Bytes) -> ApiResult {
+pub async fn move_roles(
+    State(st): State<Arc<AppState>>,
+    caller: DashUser,
+    body: Bytes,
+) -> ApiResult {
     let body = json_body(&body)?;
     let (Some(old), Some(new)) = (
         body.get("old_user_id").and_then(normalize_nrp),
         body.get("new_user_id").and_then(normalize_nrp),
     ) else {
-        return Err(ApiError::bad_request("old_user_id dan new_user_id wajib diisi"));
+        return Err(ApiError::bad_request(
+            "old_user_id dan new_user_id wajib diisi",
+        ));
     };
     if !in_reach(&st.pool, &caller, &new).await? {
         return Err(ApiError::forbidden("user tidak termasuk client Anda"));
@@ -323,7 +359,10 @@ mod tests {
     fn nrp_rules() {
         assert_eq!(normalize_nrp(&json!("75020001")), Some("75020001".into()));
         assert_eq!(normalize_nrp(&json!(75020001)), Some("75020001".into()));
-        assert_eq!(normalize_nrp(&json!(" 7502-0001 ")), Some("75020001".into()));
+        assert_eq!(
+            normalize_nrp(&json!(" 7502-0001 ")),
+            Some("75020001".into())
+        );
         assert_eq!(normalize_nrp(&json!("12345")), None);
         assert_eq!(normalize_nrp(&json!("abc")), None);
         assert_eq!(normalize_nrp(&json!(null)), None);
@@ -331,7 +370,9 @@ mod tests {
 
     #[test]
     fn person_fields_are_normalised() {
-        let f = person_fields(&json!({"nama": " budi ", "insta": "@Budi_IG", "whatsapp": "0812345678", "title": ""}));
+        let f = person_fields(
+            &json!({"nama": " budi ", "insta": "@Budi_IG", "whatsapp": "0812345678", "title": ""}),
+        );
         assert!(f.contains(&("nama", Some("BUDI".into()))));
         assert!(f.contains(&("insta", Some("budi_ig".into()))));
         assert!(f.contains(&("whatsapp", Some("62812345678".into()))));
