@@ -590,12 +590,12 @@ async fn a_client_cannot_see_another_clients_data() {
     let binmas = e.login("binmas").await;
     let q = "client_id=KEDIRI&periode=harian&role=operator&scope=ORG";
     for uri in [
-        format!("/api/clients/profile?client_id=KEDIRI&role=operator"),
+        "/api/clients/profile?client_id=KEDIRI&role=operator".to_string(),
         format!("/api/users/list?{q}"),
         format!("/api/insta/rekap-likes?{q}"),
         format!("/api/tiktok/rekap-komentar?{q}"),
         format!("/api/dashboard/stats?{q}"),
-        format!("/api/aggregator?periode=harian&client_id=KEDIRI"),
+        "/api/aggregator?periode=harian&client_id=KEDIRI".to_string(),
         format!("/api/amplify/rekap?{q}"),
         format!("/api/amplify/rekap-khusus?{q}"),
         format!("/api/instagram/posts?{q}"),

@@ -176,7 +176,7 @@ pub fn premium_check(
         return Err("Langganan premium telah kedaluwarsa");
     }
     let tier = p.premium_tier.as_deref().unwrap_or_default().to_lowercase();
-    if !allowed.iter().any(|a| *a == tier) {
+    if !allowed.contains(&tier) {
         return Err("Premium tier tidak diizinkan untuk endpoint ini");
     }
     Ok(())

@@ -168,11 +168,11 @@ impl FromRequestParts<Arc<AppState>> for Scoped {
             .or_else(|| (scope == "direktorat").then(|| role.clone()))
             .or_else(|| user.client_id().map(str::to_owned))
             .ok_or_else(|| ApiError::bad_request("client_id wajib diisi"))?;
-        if !may_access(&user, &requested, &role)
-            && !(role != "operator"
+        let allowed = may_access(&user, &requested, &role)
+            || (role != "operator"
                 && ROLE_FILTERS.contains(&role.as_str())
-                && client_of_role(&st.pool, &role, &requested).await?)
-        {
+                && client_of_role(&st.pool, &role, &requested).await?);
+        if !allowed {
             return Err(ApiError::forbidden("client_id tidak diizinkan"));
         }
         let row = sqlx::query(
