@@ -165,7 +165,7 @@ async fn seed(db: &TestDb) {
         VALUES ('75020001', 'BUDI', 'BRIPKA', 'SAT BINMAS', 'budi_ig', 'budi_tt', '628123456789', 'KEDIRI', true),
                ('75020002', 'SITI', 'BRIPTU', 'SAT LANTAS', '@Siti_IG', NULL, NULL, 'KEDIRI', true),
                ('75020003', 'ANI', 'AIPDA', 'SAT BINMAS', NULL, NULL, NULL, 'KEDIRI', true),
-               ('75020009', 'JOKO', 'BRIPDA', 'SAT SAMAPTA', 'joko_ig', NULL, NULL, 'BLITAR', true);
+               ('75020009', 'JOKO', 'BRIPDA', 'SAT SAMAPTA', 'joko_ig', NULL, '628555000111', 'BLITAR', true);
         INSERT INTO user_roles (user_id, role_id)
         SELECT u, role_id FROM roles, unnest(ARRAY['75020001','75020002','75020003','75020009']) u
         WHERE role_name = 'operator';
@@ -1217,6 +1217,238 @@ async fn register_approve_logout_and_personnel_login() {
     e.done().await;
 }
 
+async fn person_login(e: &Env, nrp: &str, password: &str) -> String {
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/auth/user-login",
+            None,
+            Some(json!({"nrp": nrp, "password": password})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    b["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn reposter_calls_rapid_fallbacks_and_premium_requests() {
+    let e = env().await;
+    let budi = person_login(&e, "75020001", "628123456789").await;
+    let joko = person_login(&e, "75020009", "0855-5000-111").await;
+
+    // The person's own record, today's posts of their client, their link reports.
+    let (s, b) = e.get("/api/users/75020001", &budi).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["data"]["nama"].clone(), b["data"]["client_id"].clone()),
+        (json!("BUDI"), json!("KEDIRI"))
+    );
+    let (s, b) = e.get("/api/insta/posts?client_id=KEDIRI", &budi).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let codes: Vec<&str> = b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["shortcode"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["P1", "P2"], "today's posts only, oldest first");
+    let (s, b) = e
+        .get("/api/insta/posts-khusus?client_id=KEDIRI", &budi)
+        .await;
+    assert_eq!(
+        (s, b["data"][0]["shortcode"].as_str()),
+        (StatusCode::OK, Some("K1"))
+    );
+    let (s, b) = e
+        .get("/api/link-reports?user_id=75020001&post_id=P1", &budi)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        b["data"]["items"][0]["instagram_link"],
+        "https://instagram.com/p/x"
+    );
+    assert_eq!(b["data"]["pagination"]["total"], 1);
+    let (s, b) = e
+        .get(
+            "/api/link-reports?links%5B%5D=https%3A%2F%2Finstagram.com%2Fp%2Fx&links[]=https://new",
+            &budi,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        b["data"]["duplicates"],
+        json!(["https://instagram.com/p/x"])
+    );
+
+    // Report links for P2: first URL of each field kept; the same again is a duplicate.
+    let report = json!({"shortcode": "P2", "user_id": "75020001", "client_id": "KEDIRI",
+                        "instagram_link": "cek https://www.instagram.com/p/RE1/ ya", "facebook_link": "",
+                        "twitter_link": "", "tiktok_link": "", "youtube_link": ""});
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/link-reports",
+            Some(&budi),
+            Some(report.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(
+        b["data"]["instagram_link"],
+        "https://www.instagram.com/p/RE1/"
+    );
+    assert!(b["data"]["facebook_link"].is_null());
+    let mut again = report.clone();
+    again["instagram_link"] = json!("https://www.instagram.com/p/RE2/");
+    let (s, _, b) = e
+        .call("POST", "/api/link-reports", Some(&budi), Some(again), &[])
+        .await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("anda mengirimkan link duplikasi")
+        )
+    );
+    let mut old = report.clone();
+    old["shortcode"] = json!("POLD");
+    let (s, _, _) = e
+        .call("POST", "/api/link-reports", Some(&budi), Some(old), &[])
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "posts older than 2 days are refused"
+    );
+
+    // Another client's person: every reposter resource of KEDIRI is 403.
+    for uri in [
+        "/api/users/75020001",
+        "/api/insta/posts?client_id=KEDIRI",
+        "/api/link-reports?user_id=75020001",
+    ] {
+        let (s, b) = e.get(uri, &joko).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{uri}: {b}");
+    }
+    let mut theirs = report.clone();
+    theirs["shortcode"] = json!("P1");
+    let (s, _, _) = e
+        .call("POST", "/api/link-reports", Some(&joko), Some(theirs), &[])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = e.get("/api/insta/posts?client_id=BLITAR", &joko).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // rapid-* fallbacks of the home page, from stored data.
+    let op = e.login("op_kediri").await;
+    let (s, b) = e
+        .get("/api/insta/rapid-profile?username=@PolresKediri", &op)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (
+            b["data"]["followers"].clone(),
+            b["data"]["following"].clone()
+        ),
+        (json!(1000), json!(10))
+    );
+    let (s, _) = e
+        .get("/api/insta/rapid-profile?username=unknown_acc", &op)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = e
+        .get("/api/insta/rapid-posts?username=polreskediri&limit=50", &op)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "operators: legacy allow-list");
+    let binmas = e.login("binmas").await;
+    let (s, b) = e
+        .get(
+            "/api/insta/rapid-posts?username=polreskediri&limit=50",
+            &binmas,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"].as_array().unwrap().len(), 3);
+    let (s, b) = e
+        .get(
+            "/api/tiktok/rapid-posts?client_id=DITBINMAS&limit=50",
+            &binmas,
+        )
+        .await;
+    assert_eq!(
+        (s, b["data"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(0))
+    );
+    let (s, _) = e
+        .get("/api/tiktok/rapid-posts?client_id=KEDIRI&limit=50", &binmas)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Premium request: none, create (201), then locked and a second one is 409.
+    let (s, b) = e
+        .call(
+            "GET",
+            "/api/premium/request/latest",
+            Some(&binmas),
+            None,
+            &[("accept", "application/json")],
+        )
+        .await
+        .into_parts2();
+    assert_eq!(
+        (s, b["hasOpenRequest"].clone(), b["request"].clone()),
+        (StatusCode::OK, json!(false), Value::Null)
+    );
+    let body = json!({"premium_tier": "premium_1", "bank_name": "BRI", "account_number": "123", "sender_name": "BUDI",
+                      "transfer_amount": 150000, "amount": 150000});
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/premium/request",
+            Some(&binmas),
+            Some(body.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["data"]["status"], "pending");
+    assert_eq!(b["locked"], true);
+    let (s, b) = e.get("/api/premium/request/latest", &binmas).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["hasOpenRequest"], true);
+    assert_eq!(b["request"]["premium_tier"], "premium_1");
+    assert_eq!(b["request"]["sender_name"], "BUDI");
+    assert_eq!(b["request"]["locked"], true);
+    let mut other = body.clone();
+    other["sender_name"] = json!("ANI");
+    let (s, _, _) = e
+        .call(
+            "POST",
+            "/api/premium/request",
+            Some(&binmas),
+            Some(other),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _, _) = e
+        .call(
+            "POST",
+            "/api/premium/request",
+            Some(&op),
+            Some(json!({"bank_name": "BRI"})),
+            &[],
+        )
+        .await;
+    assert!(
+        s == StatusCode::BAD_REQUEST || s == StatusCode::FORBIDDEN,
+        "{s}"
+    );
+    e.done().await;
+}
+
 #[tokio::test]
 async fn openapi_describes_every_dashboard_route() {
     let doc: Value = serde_json::from_str(cicero::http::OPENAPI).unwrap();
@@ -1244,6 +1476,18 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/tiktok/posts", "get"),
         ("/api/dashboard/komplain/insta", "post"),
         ("/api/dashboard/komplain/tiktok", "post"),
+        ("/api/insta/rapid-profile", "get"),
+        ("/api/insta/rapid-info", "get"),
+        ("/api/insta/rapid-posts", "get"),
+        ("/api/tiktok/rapid-posts", "get"),
+        ("/api/users/{id}", "get"),
+        ("/api/insta/posts", "get"),
+        ("/api/insta/posts-khusus", "get"),
+        ("/api/link-reports", "get"),
+        ("/api/link-reports", "post"),
+        ("/api/link-reports-khusus", "get"),
+        ("/api/premium/request", "post"),
+        ("/api/premium/request/latest", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

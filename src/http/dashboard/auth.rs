@@ -263,6 +263,35 @@ impl FromRequestParts<Arc<AppState>> for DashUser {
     }
 }
 
+/// Any signed-in caller: a dashboard account, or a person (claim portal / reposter token).
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Dashboard(DashUser),
+    Person { nrp: String },
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &Arc<AppState>) -> ApiResult<Self> {
+        let d = dash(st)?;
+        let token = bearer(&parts.headers)
+            .ok_or_else(|| ApiError::token("missing_token", "Token required"))?;
+        let claims = verify_token(&d.jwt_secret, &token)?;
+        let mut redis = d.redis.clone();
+        let session: Option<String> = redis.get(d.key(&format!("login_token:{token}"))).await?;
+        match session.as_deref().and_then(|s| s.strip_prefix("user:")) {
+            Some(nrp) if claims.user_id.as_deref() == Some(nrp) => Ok(Caller::Person {
+                nrp: nrp.to_owned(),
+            }),
+            Some(_) => Err(ApiError::token("invalid_token", "Invalid token")),
+            None => DashUser::from_request_parts(parts, st)
+                .await
+                .map(Caller::Dashboard),
+        }
+    }
+}
+
 struct StoredUser {
     id: String,
     username: String,

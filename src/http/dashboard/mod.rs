@@ -23,7 +23,9 @@ use crate::platform::redis::ConnectionManager;
 pub mod auth;
 #[macro_use]
 pub mod data;
+pub mod premium;
 pub mod scope;
+pub mod social;
 pub mod users;
 
 /// Everything the dashboard routes need besides the database.
@@ -157,7 +159,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/clients/profile", get(data::profile))
         .route("/api/users/list", get(users::list))
         .route("/api/users/create", post(users::create))
-        .route("/api/users/{id}", put(users::update))
+        .route("/api/users/{id}", put(users::update).get(social::person))
         .route(
             "/api/user_roles/update",
             put(users::move_roles).post(users::move_roles),
@@ -176,6 +178,25 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/dashboard/komplain/tiktok",
             post(data::komplain_tiktok),
         )
+        .route("/api/insta/rapid-profile", get(social::insta_profile))
+        .route("/api/insta/rapid-info", get(social::insta_profile))
+        .route(
+            "/api/insta/rapid-posts",
+            get(social::insta_posts_by_account),
+        )
+        .route(
+            "/api/tiktok/rapid-posts",
+            get(social::tiktok_posts_by_account),
+        )
+        .route("/api/insta/posts", get(social::insta_today))
+        .route("/api/insta/posts-khusus", get(social::insta_today_khusus))
+        .route(
+            "/api/link-reports",
+            get(social::link_reports).post(social::create_link_report),
+        )
+        .route("/api/link-reports-khusus", get(social::link_reports_khusus))
+        .route("/api/premium/request", post(premium::create))
+        .route("/api/premium/request/latest", get(premium::latest))
 }
 
 /// CORS for the dashboard origin(s), with credentials (logout, complaints and claim calls
