@@ -234,8 +234,8 @@ pub fn cors(d: &Dashboard) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// Paths the duplicate-request guard never looks at: the claim portal (legacy), and the
-/// logins, which have their own attempt limit and must work when the user retries.
+/// Paths the duplicate-request guard never looks at: the claim portal (legacy), the logins
+/// (they have their own attempt limit and must work when the user retries), the job API.
 pub fn dedup_exempt(method: &Method, path: &str) -> bool {
     method == Method::GET
         || method == Method::HEAD
@@ -246,6 +246,10 @@ pub fn dedup_exempt(method: &Method, path: &str) -> bool {
         || path == "/api/auth/dashboard-login"
         || path == "/api/auth/user-login"
         || path == "/api/auth/logout"
+        // The job API is ours, not legacy: identical enqueues are legitimate (uniqueness is
+        // the catalogue's `unique` rule there).
+        || path.starts_with("/api/jobs")
+        || path.starts_with("/api/queues")
 }
 
 /// The caller part of a dedup key: the bearer token, else `X-Client-Id`, else the IP (legacy).
@@ -337,6 +341,8 @@ mod tests {
             (Method::POST, "/api/auth/dashboard-register", false),
             (Method::POST, "/api/users/create", false),
             (Method::PUT, "/api/users/1", false),
+            (Method::POST, "/api/jobs", true),
+            (Method::POST, "/api/queues/maintenance/pause", true),
         ];
         for (m, p, exempt) in cases {
             assert_eq!(dedup_exempt(&m, p), exempt, "{m} {p}");

@@ -194,7 +194,12 @@ pub async fn create(State(st): State<Arc<AppState>>, caller: DashUser, body: Byt
         .execute(&mut *tx)
         .await?;
     }
-    let mut roles = vec![caller.role.clone()];
+    // The caller's own role (operator or a directorate), never `admin`.
+    let mut roles: Vec<String> = ROLE_FILTERS
+        .contains(&caller.role.as_str())
+        .then(|| caller.role.clone())
+        .into_iter()
+        .collect();
     if let Some(Value::Array(extra)) = body.get("roles") {
         roles.extend(
             extra
