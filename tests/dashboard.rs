@@ -109,6 +109,23 @@ impl Env {
         )
     }
 
+    /// A GET whose answer is a file (the body as bytes).
+    async fn download(&self, uri: &str, token: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let req = Request::builder()
+            .uri(uri)
+            .header("content-type", "application/json")
+            .header("origin", ORIGIN)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        (status, headers, bytes.to_vec())
+    }
+
     async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
         let (s, _, b) = self.call("GET", uri, Some(token), None, &[]).await;
         (s, b)
@@ -1463,6 +1480,183 @@ async fn reposter_calls_rapid_fallbacks_and_premium_requests() {
     e.done().await;
 }
 
+/// The cells of one sheet as text (numbers without a fraction print as integers).
+fn sheet_cells(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let mut wb: Xlsx<_> =
+        open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("an xlsx file");
+    let range = wb.worksheet_range(sheet).expect("the sheet");
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| match c {
+                    Data::String(s) => s.clone(),
+                    Data::Float(f) => format!("{f}"),
+                    Data::Int(i) => i.to_string(),
+                    Data::Empty => String::new(),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_run_as_jobs_and_download_as_xlsx() {
+    let e = env().await;
+    let op = e.login("op_kediri").await;
+    let q = "periode=harian&client_id=KEDIRI&role=operator&scope=ORG";
+    let (s, _, b) = e
+        .call(
+            "POST",
+            &format!("/api/exports?kind=likes&{q}"),
+            Some(&op),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let id = b["job_id"].as_i64().unwrap();
+    assert_eq!(b["status_url"], format!("/api/exports/{id}"));
+    let (s, _, _) = e.download(&format!("/api/exports/{id}/file"), &op).await;
+    assert_eq!(s, StatusCode::CONFLICT, "not done yet");
+    let (s, _, _) = e
+        .call(
+            "POST",
+            &format!("/api/exports?kind=pdf&{q}"),
+            Some(&op),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(cicero::platform::worker::run(
+        e.db.ctx(&[]),
+        vec!["exports".into()],
+        stop.clone(),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (state, err): (String, Option<String>) =
+            sqlx::query_as("SELECT state, last_error FROM cicero.jobs WHERE id = $1")
+                .bind(id)
+                .fetch_one(&e.db.pool)
+                .await
+                .unwrap();
+        match state.as_str() {
+            "done" => break,
+            "failed" => panic!("export failed: {err:?}"),
+            _ => assert!(std::time::Instant::now() < deadline, "export still {state}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (s, b) = e.get(&format!("/api/exports/{id}"), &op).await;
+    assert_eq!(
+        (s, b["data"]["state"].as_str()),
+        (StatusCode::OK, Some("done"))
+    );
+    assert_eq!(b["data"]["progress"]["fraction"], 1.0);
+    let (s, h, bytes) = e.download(&format!("/api/exports/{id}/file"), &op).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        h["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let cd = h["content-disposition"].to_str().unwrap();
+    assert!(
+        cd.starts_with("attachment; filename=\"Rekap_Likes_Instagram_KEDIRI_"),
+        "{cd}"
+    );
+    let label = {
+        let d = jakarta_day(Utc::now());
+        d.format("%-d-%-m-%Y").to_string()
+    };
+    assert_eq!(
+        sheet_cells(&bytes, "POLRES KEDIRI"),
+        vec![
+            vec![
+                "Pangkat Nama".to_string(),
+                "Divisi / Satfung".into(),
+                format!("{label} Jumlah Post"),
+                format!("{label} Sudah Likes"),
+                format!("{label} Belum Likes")
+            ],
+            vec![
+                "AIPDA ANI".into(),
+                "SAT BINMAS".into(),
+                "2".into(),
+                "0".into(),
+                "2".into()
+            ],
+            vec![
+                "BRIPKA BUDI".into(),
+                "SAT BINMAS".into(),
+                "2".into(),
+                "2".into(),
+                "0".into()
+            ],
+            vec![
+                "BRIPTU SITI".into(),
+                "SAT LANTAS".into(),
+                "2".into(),
+                "1".into(),
+                "1".into()
+            ],
+        ]
+    );
+    // Only the requester (or an admin) sees the export.
+    let blitar = e.login("op_blitar").await;
+    let (s, _) = e.get(&format!("/api/exports/{id}"), &blitar).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = e
+        .download(&format!("/api/exports/{id}/file"), &blitar)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = e
+        .call(
+            "POST",
+            "/api/exports?kind=likes&client_id=KEDIRI",
+            Some(&blitar),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // The dashboard's synchronous download: same job, the file in the answer.
+    let (s, h, bytes) = e
+        .download(
+            &format!("/api/amplify/rekap/excel?{q}&tanggal_mulai=&tanggal_selesai="),
+            &op,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("Rekap_Amplifikasi_KEDIRI_")
+    );
+    let cells = sheet_cells(&bytes, "POLRES KEDIRI");
+    assert_eq!(cells[0][1], "NRP");
+    let budi = cells.iter().find(|r| r[0] == "BRIPKA BUDI").unwrap();
+    assert_eq!(
+        budi[1..],
+        [
+            "75020001".to_string(),
+            "SAT BINMAS".into(),
+            "2".into(),
+            "1".into()
+        ]
+    );
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    e.done().await;
+}
+
 #[tokio::test]
 async fn openapi_describes_every_dashboard_route() {
     let doc: Value = serde_json::from_str(cicero::http::OPENAPI).unwrap();
@@ -1502,6 +1696,10 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/link-reports-khusus", "get"),
         ("/api/premium/request", "post"),
         ("/api/premium/request/latest", "get"),
+        ("/api/exports", "post"),
+        ("/api/exports/{id}", "get"),
+        ("/api/exports/{id}/file", "get"),
+        ("/api/amplify/rekap/excel", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

@@ -6,6 +6,7 @@
 //! the handlers live in the `cicero` package (`src/work/`), one per entry here.
 
 pub mod backup_db;
+pub mod export_recap;
 pub mod ping;
 pub mod prune_jobs;
 pub mod schedule;
@@ -93,11 +94,12 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
 }
 
 /// Every queue that has at least one job kind, in a stable order.
-pub const QUEUES: &[&str] = &["maintenance", "diagnostics"];
+pub const QUEUES: &[&str] = &["maintenance", "diagnostics", "exports"];
 
 /// Every job kind.
 pub const CATALOGUE: &[JobSpec] = &[
     backup_db::BackupDb::SPEC,
+    export_recap::ExportRecap::SPEC,
     ping::Ping::SPEC,
     prune_jobs::PruneJobs::SPEC,
 ];
@@ -141,6 +143,7 @@ pub fn validate(
     let spec = spec(kind).ok_or_else(|| ValidateError::UnknownKind(kind.to_string()))?;
     let checked = match kind {
         "backup_db" => decode::<backup_db::BackupDb>(payload).map(drop),
+        "export_recap" => decode::<export_recap::ExportRecap>(payload).map(drop),
         "ping" => decode::<ping::Ping>(payload).map(drop),
         "prune_jobs" => decode::<prune_jobs::PruneJobs>(payload).map(drop),
         _ => return Err(ValidateError::UnknownKind(kind.to_string())),
@@ -223,6 +226,8 @@ mod tests {
     fn examples_decode_into_their_payloads() {
         serde_json::from_str::<backup_db::BackupDb>(backup_db::BackupDb::SPEC.example).unwrap();
         serde_json::from_str::<ping::Ping>(ping::Ping::SPEC.example).unwrap();
+        serde_json::from_str::<export_recap::ExportRecap>(export_recap::ExportRecap::SPEC.example)
+            .unwrap();
         serde_json::from_str::<prune_jobs::PruneJobs>(prune_jobs::PruneJobs::SPEC.example).unwrap();
     }
 

@@ -10,6 +10,7 @@ use cicero_jobs::{Job, PayloadError};
 use crate::config::Settings;
 
 pub mod backup_db;
+pub mod export_recap;
 pub mod ping;
 pub mod prune_jobs;
 
@@ -115,6 +116,7 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
     match kind {
         "ping" => typed(payload, move |p| ping::run(p, job)),
         "backup_db" => typed(payload, move |p| backup_db::run(ctx, p)),
+        "export_recap" => typed(payload, move |p| export_recap::run(ctx, job, p)),
         "prune_jobs" => typed(payload, move |p| prune_jobs::run(ctx, p)),
         other => {
             let msg = format!("no handler for job kind {other:?}");

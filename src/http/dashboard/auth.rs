@@ -137,7 +137,14 @@ pub fn operator_allowed(method: &Method, path: &str) -> bool {
         "/users/create",
         "/users/list",
     ];
-    if EXACT.contains(&p) || p == "/aggregator" || p.starts_with("/aggregator/") {
+    // Exports are ours (no legacy route): an operator may export what it may see.
+    if EXACT.contains(&p)
+        || p == "/aggregator"
+        || p.starts_with("/aggregator/")
+        || p == "/amplify/rekap/excel"
+        || p == "/exports"
+        || p.starts_with("/exports/")
+    {
         return true;
     }
     let one_segment = |prefix: &str| {
@@ -909,6 +916,9 @@ mod tests {
             (Method::GET, "/api/dashboard/anev", false),
             (Method::GET, "/api/instagram/posts", false),
             (Method::PUT, "/api/user_roles/update", false),
+            (Method::GET, "/api/amplify/rekap/excel", true),
+            (Method::POST, "/api/exports", true),
+            (Method::GET, "/api/exports/7/file", true),
         ];
         for (m, p, want) in cases {
             assert_eq!(operator_allowed(&m, p), want, "{m} {p}");

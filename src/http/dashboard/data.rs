@@ -61,23 +61,55 @@ macro_rules! scope_ctes {
     };
 }
 
+/// The resolved scope of a query: which people and whose posts (see `scope_ctes!`). Built
+/// by [`Scoped::rule`] after the access checks; export jobs carry it in their payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub client_id: String,
+    pub directorate: bool,
+    pub role_filter: Option<String>,
+    pub regional_id: Option<String>,
+    pub post_owner: String,
+}
+
+impl Scoped {
+    pub fn rule(&self) -> Rule {
+        Rule {
+            client_id: self.client_id.clone(),
+            directorate: self.directorate(),
+            role_filter: self.role_filter(),
+            regional_id: self.regional_id.clone(),
+            post_owner: self.post_owner(),
+        }
+    }
+}
+
 /// Runs a `scope_ctes!()` query returning one JSON value per row.
+pub async fn rule_json(
+    pool: &sqlx::PgPool,
+    sql: &'static str,
+    r: &Rule,
+    w: &Window,
+) -> sqlx::Result<Vec<Value>> {
+    sqlx::query_scalar::<_, Value>(sql)
+        .bind(&r.client_id)
+        .bind(r.directorate)
+        .bind(&r.role_filter)
+        .bind(&r.regional_id)
+        .bind(&r.post_owner)
+        .bind(w.0)
+        .bind(w.1)
+        .fetch_all(pool)
+        .await
+}
+
 pub(super) async fn scoped_json(
     pool: &sqlx::PgPool,
     sql: &'static str,
     s: &Scoped,
     w: &Window,
 ) -> sqlx::Result<Vec<Value>> {
-    sqlx::query_scalar::<_, Value>(sql)
-        .bind(&s.client_id)
-        .bind(s.directorate())
-        .bind(s.role_filter())
-        .bind(&s.regional_id)
-        .bind(s.post_owner())
-        .bind(w.0)
-        .bind(w.1)
-        .fetch_all(pool)
-        .await
+    rule_json(pool, sql, &s.rule(), w).await
 }
 
 /// Today's window (queries that need no period still bind one).
@@ -90,7 +122,7 @@ fn window(p: &Params) -> ApiResult<Window> {
     period_window(p, jakarta_day(Utc::now()))
 }
 
-const LIKES_SQL: &str = concat!(
+pub const LIKES_SQL: &str = concat!(
     scope_ctes!(),
     "SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
        'username', m.insta, 'divisi', m.divisi, 'exception', m.exception, \
@@ -102,7 +134,7 @@ const LIKES_SQL: &str = concat!(
      FROM members m WHERE m.status ORDER BY upper(m.nama), m.user_id"
 );
 
-const COMMENTS_SQL: &str = concat!(
+pub const COMMENTS_SQL: &str = concat!(
     scope_ctes!(),
     "SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
        'username', m.tiktok, 'divisi', m.divisi, 'exception', m.exception, \
@@ -116,7 +148,7 @@ const COMMENTS_SQL: &str = concat!(
      FROM members m WHERE m.status ORDER BY upper(m.nama), m.user_id"
 );
 
-const LINKS_SQL: &str = concat!(
+pub const LINKS_SQL: &str = concat!(
     scope_ctes!(),
     "SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
        'username', m.insta, 'divisi', m.divisi, 'exception', m.exception, \
@@ -136,7 +168,7 @@ const LINKS_KHUSUS_SQL: &str = concat!(
      FROM members m WHERE m.status ORDER BY upper(m.nama), m.user_id"
 );
 
-const COUNTS_SQL: &str = concat!(
+pub const COUNTS_SQL: &str = concat!(
     scope_ctes!(),
     "SELECT jsonb_build_object('users', (SELECT count(*) FROM members WHERE status), \
        'igPosts', (SELECT count(*) FROM posts), 'ttPosts', (SELECT count(*) FROM tposts), \

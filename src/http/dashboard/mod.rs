@@ -23,6 +23,7 @@ use crate::platform::redis::ConnectionManager;
 pub mod auth;
 #[macro_use]
 pub mod data;
+pub mod exports;
 pub mod premium;
 pub mod scope;
 pub mod social;
@@ -197,6 +198,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/link-reports-khusus", get(social::link_reports_khusus))
         .route("/api/premium/request", post(premium::create))
         .route("/api/premium/request/latest", get(premium::latest))
+        .route("/api/exports", post(exports::create))
+        .route("/api/exports/{id}", get(exports::status))
+        .route("/api/exports/{id}/file", get(exports::file))
+        .route("/api/amplify/rekap/excel", get(exports::amplify_excel))
 }
 
 /// CORS for the dashboard origin(s), with credentials (logout, complaints and claim calls

@@ -253,7 +253,11 @@ fn all_values(q: &str, keys: &[&str]) -> Vec<String> {
 
 /// The first http(s) URL of a submitted link field (legacy), or `None`.
 pub fn first_url(raw: &str) -> Option<String> {
-    let start = raw.find("https://").or_else(|| raw.find("http://"))?;
+    // The earliest of either scheme (`https://` contains no `http://` match at its start).
+    let start = [raw.find("https://"), raw.find("http://")]
+        .into_iter()
+        .flatten()
+        .min()?;
     let url: String = raw[start..]
         .chars()
         .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<' && *c != '>')
