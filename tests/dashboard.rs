@@ -1652,6 +1652,51 @@ async fn exports_run_as_jobs_and_download_as_xlsx() {
             "1".into()
         ]
     );
+    // ANEV export: premium guard, then likes + comments against the expected actions.
+    let binmas = e.login("binmas").await;
+    let anev_q = "time_range=7d&client_id=DITBINMAS&role=DITBINMAS&scope=org&section=compliance";
+    let (s, h, bytes) = e
+        .download(&format!("/api/dashboard/anev/export?{anev_q}"), &binmas)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("Rekap_Anev_DITBINMAS_")
+    );
+    let cells = sheet_cells(&bytes, "POLRES KEDIRI");
+    assert_eq!(cells.len(), 2, "ditbinmas members only: {cells:?}");
+    assert_eq!(
+        cells[1],
+        ["BRIPKA BUDI", "SAT BINMAS", "1", "1", "2", "2", "1"]
+    );
+    let (s, _, _) = e
+        .download(&format!("/api/dashboard/anev/export?{anev_q}"), &op)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "operators: legacy allow-list");
+    sqlx::query("UPDATE dashboard_user SET premium_status = false WHERE username = 'binmas'")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let (s, _, _) = e
+        .download(&format!("/api/dashboard/anev/export?{anev_q}"), &binmas)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "premium wall");
+    let (s, _, _) = e
+        .call(
+            "POST",
+            &format!("/api/exports?kind=anev&{anev_q}"),
+            Some(&binmas),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "the wall holds for POST /api/exports too"
+    );
     stop.cancel();
     worker.await.unwrap().unwrap();
     e.done().await;
@@ -1700,6 +1745,7 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/exports/{id}", "get"),
         ("/api/exports/{id}/file", "get"),
         ("/api/amplify/rekap/excel", "get"),
+        ("/api/dashboard/anev/export", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

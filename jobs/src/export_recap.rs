@@ -17,6 +17,9 @@ pub enum ExportKind {
     Comments,
     /// Link amplification per person (`/api/amplify/rekap/excel`).
     Amplify,
+    /// ANEV: likes and comments per person against the expected actions
+    /// (`/api/dashboard/anev/export`).
+    Anev,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

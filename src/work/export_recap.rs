@@ -11,7 +11,9 @@ use cicero_jobs::export_recap::{ExportKind, ExportRecap};
 use super::{Ctx, JobCtx, JobError};
 use crate::{
     domain::time::{file_stamp, jakarta_day},
-    http::dashboard::data::{COMMENTS_SQL, COUNTS_SQL, LIKES_SQL, LINKS_SQL, Rule, rule_json},
+    http::dashboard::data::{
+        COMMENTS_SQL, COUNTS_SQL, LIKES_SQL, LINKS_SQL, Rule, completion_rate, rule_json,
+    },
 };
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -78,6 +80,15 @@ pub fn layout(kind: ExportKind, rows: &[Value], posts: u64, label: &str) -> Vec<
             format!("{label} Jumlah Post"),
             format!("{label} Jumlah Link"),
         ],
+        ExportKind::Anev => vec![
+            "Pangkat Nama".into(),
+            "Divisi / Satfung".into(),
+            format!("{label} Likes"),
+            format!("{label} Komentar"),
+            format!("{label} Total Aksi"),
+            format!("{label} Target Aksi"),
+            format!("{label} Completion Rate"),
+        ],
     };
     let mut sheets: Vec<Sheet> = Vec::new();
     for r in rows {
@@ -105,6 +116,18 @@ pub fn layout(kind: ExportKind, rows: &[Value], posts: u64, label: &str) -> Vec<
                 Cell::Number(posts as f64),
                 Cell::Number(count as f64),
             ],
+            ExportKind::Anev => {
+                let comments = r["comments"].as_u64().unwrap_or(0);
+                vec![
+                    Cell::Text(pangkat_nama),
+                    Cell::Text(divisi),
+                    Cell::Number(count as f64),
+                    Cell::Number(comments as f64),
+                    Cell::Number((count + comments) as f64),
+                    Cell::Number(posts as f64),
+                    Cell::Number(completion_rate(count + comments, posts)),
+                ]
+            }
         };
         match sheets.iter_mut().find(|(n, _)| *n == name) {
             Some((_, body)) => body.push(row),
@@ -159,19 +182,36 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: ExportRecap) -> Result<Value, Jo
     };
     let w = (p.start, p.end);
     job.progress(0.1, "reading the recap").await;
-    let (sql, posts_key, prefix) = match p.kind {
-        ExportKind::Likes => (LIKES_SQL, "igPosts", "Rekap_Likes_Instagram"),
-        ExportKind::Comments => (COMMENTS_SQL, "ttPosts", "Rekap_Komentar_Tiktok"),
-        ExportKind::Amplify => (LINKS_SQL, "igPosts", "Rekap_Amplifikasi"),
+    let (sql, prefix) = match p.kind {
+        ExportKind::Likes => (LIKES_SQL, "Rekap_Likes_Instagram"),
+        ExportKind::Comments => (COMMENTS_SQL, "Rekap_Komentar_Tiktok"),
+        ExportKind::Amplify => (LINKS_SQL, "Rekap_Amplifikasi"),
+        ExportKind::Anev => (LIKES_SQL, "Rekap_Anev"),
     };
-    let rows = rule_json(&ctx.pool, sql, &rule, &w).await.map_err(db)?;
+    let mut rows = rule_json(&ctx.pool, sql, &rule, &w).await.map_err(db)?;
     let counts = rule_json(&ctx.pool, COUNTS_SQL, &rule, &w)
         .await
         .map_err(db)?;
-    let posts = counts
-        .first()
-        .and_then(|c| c[posts_key].as_u64())
-        .unwrap_or(0);
+    let count = |k: &str| counts.first().and_then(|c| c[k].as_u64()).unwrap_or(0);
+    let posts = match p.kind {
+        ExportKind::Comments => count("ttPosts"),
+        // ANEV: expected actions = Instagram + TikTok posts (legacy).
+        ExportKind::Anev => count("igPosts") + count("ttPosts"),
+        ExportKind::Likes | ExportKind::Amplify => count("igPosts"),
+    };
+    if p.kind == ExportKind::Anev {
+        let comments = rule_json(&ctx.pool, COMMENTS_SQL, &rule, &w)
+            .await
+            .map_err(db)?;
+        for r in &mut rows {
+            let k = comments
+                .iter()
+                .find(|c| c["user_id"] == r["user_id"])
+                .map(|c| c["count"].clone())
+                .unwrap_or(json!(0));
+            r["comments"] = k;
+        }
+    }
     job.progress(0.5, "writing the workbook").await;
     let sheets = layout(p.kind, &rows, posts, &period_label(p.start, p.end));
     let bytes = write_xlsx(&sheets)
@@ -250,6 +290,16 @@ mod tests {
         let a = layout(ExportKind::Amplify, &rows[..1], 3, "x");
         assert_eq!(a[0].1[1][1], Cell::Text("1".into()));
         assert_eq!(a[0].1[1][4], Cell::Number(2.0));
+        let anev = layout(
+            ExportKind::Anev,
+            &[json!({"nama": "BUDI", "client_name": "P", "count": 1, "comments": 1})],
+            3,
+            "x",
+        );
+        assert_eq!(
+            anev[0].1[1][4..],
+            [Cell::Number(2.0), Cell::Number(3.0), Cell::Number(0.6667)]
+        );
         let empty = layout(ExportKind::Comments, &[], 0, "x");
         assert_eq!(empty[0].1.len(), 1, "header only");
         assert!(!write_xlsx(&s).unwrap().is_empty());

@@ -18,8 +18,9 @@ use cicero_jobs::export_recap::{ExportKind, ExportRecap};
 use super::{
     ApiError, ApiResult,
     auth::DashUser,
-    ok,
-    scope::{Scoped, period_window},
+    auth::premium_check,
+    dash, ok,
+    scope::{Scoped, Window, anev_window, period_window},
 };
 use crate::{
     domain::time::jakarta_day,
@@ -35,14 +36,15 @@ fn kind_of(raw: Option<&str>) -> ApiResult<ExportKind> {
         Some("likes") => Ok(ExportKind::Likes),
         Some("comments") => Ok(ExportKind::Comments),
         Some("amplify") => Ok(ExportKind::Amplify),
+        Some("anev") => Ok(ExportKind::Anev),
         _ => Err(ApiError::bad_request(
-            "kind harus likes, comments atau amplify",
+            "kind harus likes, comments, amplify atau anev",
         )),
     }
 }
 
-async fn start(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<i64> {
-    let (start, end) = period_window(&s.params, jakarta_day(chrono::Utc::now()))?;
+async fn start(st: &AppState, s: &Scoped, kind: ExportKind, w: Window) -> ApiResult<i64> {
+    let (start, end) = w;
     let rule = s.rule();
     let payload = ExportRecap {
         kind,
@@ -75,7 +77,14 @@ pub async fn create(State(st): State<Arc<AppState>>, s: Scoped, body: Bytes) -> 
         .ok()
         .and_then(|b| b.get("kind").and_then(Value::as_str).map(str::to_owned));
     let kind = kind_of(s.params.get("kind").or(body_kind.as_deref()))?;
-    let id = start(&st, &s, kind).await?;
+    let today = jakarta_day(chrono::Utc::now());
+    let w = if kind == ExportKind::Anev {
+        premium_guard(&st, &s)?;
+        anev_window(&s.params, today)?.3
+    } else {
+        period_window(&s.params, today)?
+    };
+    let id = start(&st, &s, kind, w).await?;
     let mut res = ok(json!({
         "job_id": id,
         "id": id,
@@ -180,12 +189,37 @@ pub async fn file(
 /// with the file when the job is done (the dashboard has no polling), 504 after 2 minutes
 /// (the file stays available at `/api/exports/{id}/file`).
 pub async fn amplify_excel(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult<Response> {
-    let id = start(&st, &s, ExportKind::Amplify).await?;
+    let w = period_window(&s.params, jakarta_day(chrono::Utc::now()))?;
+    let id = start(&st, &s, ExportKind::Amplify, w).await?;
+    wait_and_send(&st, &s, id).await
+}
+
+/// `GET /api/dashboard/anev/export?<the anev query>[&section=]`: the ANEV table as xlsx, behind
+/// the same premium guard as `/api/dashboard/anev`, through the export job.
+pub async fn anev_excel(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult<Response> {
+    premium_guard(&st, &s)?;
+    let (_, _, _, w) = anev_window(&s.params, jakarta_day(chrono::Utc::now()))?;
+    let id = start(&st, &s, ExportKind::Anev, w).await?;
+    wait_and_send(&st, &s, id).await
+}
+
+/// The ANEV premium wall (legacy `dashboardPremiumGuard`).
+fn premium_guard(st: &AppState, s: &Scoped) -> ApiResult<()> {
+    let d = dash(st)?;
+    premium_check(
+        &s.user.premium,
+        chrono::Utc::now(),
+        &d.premium_allowed_tiers,
+    )
+    .map_err(ApiError::forbidden)
+}
+
+async fn wait_and_send(st: &AppState, s: &Scoped, id: i64) -> ApiResult<Response> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let j = owned(&st, &s.user, id).await?;
+        let j = owned(st, &s.user, id).await?;
         match j.state.as_str() {
-            "done" => return file_response(&st, id).await,
+            "done" => return file_response(st, id).await,
             "failed" | "cancelled" => {
                 return Err(ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

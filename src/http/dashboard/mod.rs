@@ -202,6 +202,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/exports/{id}", get(exports::status))
         .route("/api/exports/{id}/file", get(exports::file))
         .route("/api/amplify/rekap/excel", get(exports::amplify_excel))
+        .route("/api/dashboard/anev/export", get(exports::anev_excel))
 }
 
 /// CORS for the dashboard origin(s), with credentials (logout, complaints and claim calls
