@@ -1702,6 +1702,240 @@ async fn exports_run_as_jobs_and_download_as_xlsx() {
     e.done().await;
 }
 
+fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            // NRPs typed as numbers, as in real sheets.
+            match v.parse::<f64>() {
+                Ok(n) if r > 0 && c == 0 => ws.write_number(r as u32, c as u16, n).map(drop),
+                _ => ws.write_string(r as u32, c as u16, *v).map(drop),
+            }
+            .unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+impl Env {
+    async fn upload(&self, token: &str, file: Vec<u8>) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/users/import?client_id=KEDIRI")
+            .header(
+                "content-type",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(file))
+            .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Polls an import until it is done; returns its result.
+    async fn import_result(&self, token: &str, id: i64) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (s, b) = self.get(&format!("/api/users/import/{id}"), token).await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+            match b["data"]["state"].as_str() {
+                Some("done") => return b["data"]["result"].clone(),
+                Some("failed") => panic!("import failed: {b}"),
+                _ => assert!(std::time::Instant::now() < deadline, "import still {b}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_import_is_all_or_nothing() {
+    let e = env().await;
+    let op = e.login("op_kediri").await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(cicero::platform::worker::run(
+        e.db.ctx(&[]),
+        vec!["exports".into()],
+        stop.clone(),
+    ));
+    let people = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT string_agg(user_id || ':' || coalesce(nama, '') || ':' || coalesce(client_id, ''), ',' ORDER BY user_id) FROM \"user\"",
+        )
+        .fetch_one(&e.db.pool)
+        .await
+        .unwrap()
+    };
+    let before = people().await;
+    let header: &[&str] = &[
+        "NRP",
+        "Nama",
+        "Pangkat",
+        "Satfung",
+        "Jabatan",
+        "Instagram",
+        "TikTok",
+        "WhatsApp",
+    ];
+
+    // Bad rows: duplicate NRP, an empty row, another client's NRP, a bad NRP. Nothing imported.
+    let bad = xlsx(&[
+        header,
+        &[
+            "75020020",
+            "dewi",
+            "bripda",
+            "sat binmas",
+            "",
+            "@dewi_ig",
+            "",
+            "0812000111",
+        ],
+        &[
+            "75020020",
+            "dewi dua",
+            "bripda",
+            "sat binmas",
+            "",
+            "",
+            "",
+            "",
+        ],
+        &["", "", "", "", "", "", "", ""],
+        &["75020009", "joko", "bripda", "sat samapta", "", "", "", ""],
+        &["12AB", "x", "bripda", "sat", "", "", "", ""],
+    ]);
+    let (s, b) = e.upload(&op, bad).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let r = e.import_result(&op, b["job_id"].as_i64().unwrap()).await;
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["imported"], 0);
+    let rows: Vec<i64> = r["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["row"].as_i64().unwrap())
+        .collect();
+    assert_eq!(rows, [3, 4, 5, 6], "{r}");
+    assert!(
+        r["rejected"][0]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("duplikat")
+    );
+    assert_eq!(r["rejected"][1]["reasons"][0], "baris kosong");
+    assert!(
+        r["rejected"][2]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("client lain")
+    );
+    assert_eq!(people().await, before, "database unchanged");
+
+    // Wrong columns: one clear error for the file.
+    let (_, b) = e
+        .upload(
+            &op,
+            xlsx(&[&["NRP", "Nama", "Alamat"], &["75020021", "x", "y"]]),
+        )
+        .await;
+    let r = e.import_result(&op, b["job_id"].as_i64().unwrap()).await;
+    assert_eq!(r["ok"], false);
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("kolom wajib tidak ada: Pangkat, Satfung"),
+        "{r}"
+    );
+    assert_eq!(people().await, before);
+
+    // Not an xlsx at all.
+    let (s, _) = e.upload(&op, b"NRP,Nama\n1,x".to_vec()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // A good file: a new person and an update of one of ours.
+    let good = xlsx(&[
+        header,
+        &[
+            "75020020",
+            "dewi",
+            "bripda",
+            "sat binmas",
+            "bhabinkamtibmas",
+            "@Dewi_IG",
+            "",
+            "0812000111",
+        ],
+        &[
+            "75020002",
+            "siti aminah",
+            "briptu",
+            "sat lantas",
+            "",
+            "",
+            "",
+            "",
+        ],
+    ]);
+    let (_, b) = e.upload(&op, good).await;
+    let id = b["job_id"].as_i64().unwrap();
+    let r = e.import_result(&op, id).await;
+    assert_eq!(
+        (r["ok"].clone(), r["imported"].clone()),
+        (json!(true), json!(2)),
+        "{r}"
+    );
+    let (s, b) = e
+        .get(
+            "/api/users/list?client_id=KEDIRI&role=operator&scope=ORG",
+            &op,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let dewi = b["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user_id"] == "75020020")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            dewi["nama"].clone(),
+            dewi["insta"].clone(),
+            dewi["whatsapp"].clone()
+        ),
+        (json!("DEWI"), json!("dewi_ig"), json!("62812000111"))
+    );
+    assert_eq!(dewi["operator"], true);
+    assert!(
+        b["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["nama"] == "SITI AMINAH")
+    );
+    // Another client's operator cannot read the result, nor import into KEDIRI.
+    let blitar = e.login("op_blitar").await;
+    let (s, _) = e.get(&format!("/api/users/import/{id}"), &blitar).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = e.upload(&blitar, xlsx(&[header])).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    e.done().await;
+}
+
 #[tokio::test]
 async fn openapi_describes_every_dashboard_route() {
     let doc: Value = serde_json::from_str(cicero::http::OPENAPI).unwrap();
@@ -1746,6 +1980,8 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/exports/{id}/file", "get"),
         ("/api/amplify/rekap/excel", "get"),
         ("/api/dashboard/anev/export", "get"),
+        ("/api/users/import", "post"),
+        ("/api/users/import/{id}", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

@@ -7,6 +7,7 @@
 
 pub mod backup_db;
 pub mod export_recap;
+pub mod import_users;
 pub mod ping;
 pub mod prune_jobs;
 pub mod schedule;
@@ -100,6 +101,7 @@ pub const QUEUES: &[&str] = &["maintenance", "diagnostics", "exports"];
 pub const CATALOGUE: &[JobSpec] = &[
     backup_db::BackupDb::SPEC,
     export_recap::ExportRecap::SPEC,
+    import_users::ImportUsers::SPEC,
     ping::Ping::SPEC,
     prune_jobs::PruneJobs::SPEC,
 ];
@@ -144,6 +146,7 @@ pub fn validate(
     let checked = match kind {
         "backup_db" => decode::<backup_db::BackupDb>(payload).map(drop),
         "export_recap" => decode::<export_recap::ExportRecap>(payload).map(drop),
+        "import_users" => decode::<import_users::ImportUsers>(payload).map(drop),
         "ping" => decode::<ping::Ping>(payload).map(drop),
         "prune_jobs" => decode::<prune_jobs::PruneJobs>(payload).map(drop),
         _ => return Err(ValidateError::UnknownKind(kind.to_string())),
@@ -227,6 +230,8 @@ mod tests {
         serde_json::from_str::<backup_db::BackupDb>(backup_db::BackupDb::SPEC.example).unwrap();
         serde_json::from_str::<ping::Ping>(ping::Ping::SPEC.example).unwrap();
         serde_json::from_str::<export_recap::ExportRecap>(export_recap::ExportRecap::SPEC.example)
+            .unwrap();
+        serde_json::from_str::<import_users::ImportUsers>(import_users::ImportUsers::SPEC.example)
             .unwrap();
         serde_json::from_str::<prune_jobs::PruneJobs>(prune_jobs::PruneJobs::SPEC.example).unwrap();
     }

@@ -11,6 +11,7 @@ use crate::config::Settings;
 
 pub mod backup_db;
 pub mod export_recap;
+pub mod import_users;
 pub mod ping;
 pub mod prune_jobs;
 
@@ -117,6 +118,7 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
         "ping" => typed(payload, move |p| ping::run(p, job)),
         "backup_db" => typed(payload, move |p| backup_db::run(ctx, p)),
         "export_recap" => typed(payload, move |p| export_recap::run(ctx, job, p)),
+        "import_users" => typed(payload, move |p| import_users::run(ctx, job, p)),
         "prune_jobs" => typed(payload, move |p| prune_jobs::run(ctx, p)),
         other => {
             let msg = format!("no handler for job kind {other:?}");

@@ -144,6 +144,8 @@ pub fn operator_allowed(method: &Method, path: &str) -> bool {
         || p == "/amplify/rekap/excel"
         || p == "/exports"
         || p.starts_with("/exports/")
+        || p == "/users/import"
+        || p.starts_with("/users/import/")
     {
         return true;
     }

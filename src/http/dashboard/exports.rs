@@ -100,13 +100,14 @@ struct ExportJob {
     state: String,
     progress: Option<Value>,
     last_error: Option<String>,
+    result: Option<Value>,
 }
 
 /// An export job the caller may see (its requester, or an admin).
 async fn owned(st: &AppState, user: &DashUser, id: i64) -> ApiResult<ExportJob> {
     let row = sqlx::query(
-        "SELECT state, progress, last_error, payload->>'requested_by' AS requested_by \
-         FROM cicero.jobs WHERE id = $1 AND kind = 'export_recap'",
+        "SELECT state, progress, last_error, result, payload->>'requested_by' AS requested_by \
+         FROM cicero.jobs WHERE id = $1 AND kind IN ('export_recap', 'import_users')",
     )
     .bind(id)
     .fetch_optional(&st.pool)
@@ -120,6 +121,7 @@ async fn owned(st: &AppState, user: &DashUser, id: i64) -> ApiResult<ExportJob> 
         state: row.try_get("state")?,
         progress: row.try_get("progress")?,
         last_error: row.try_get("last_error")?,
+        result: row.try_get("result")?,
     })
 }
 
@@ -130,9 +132,14 @@ pub async fn status(
     Path(id): Path<i64>,
 ) -> ApiResult {
     let j = owned(&st, &user, id).await?;
-    let file = (j.state == "done").then(|| format!("/api/exports/{id}/file"));
+    let file = (j.state == "done"
+        && j.result
+            .as_ref()
+            .is_some_and(|r| r.get("file_url").is_some()))
+    .then(|| format!("/api/exports/{id}/file"));
     Ok(ok(json!({ "data": {
         "id": id, "state": j.state, "progress": j.progress, "error": j.last_error, "file_url": file,
+        "result": j.result,
     }})))
 }
 
@@ -238,4 +245,78 @@ async fn wait_and_send(st: &AppState, s: &Scoped, id: i64) -> ApiResult<Response
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
+}
+
+/// `POST /api/users/import?client_id=` with the .xlsx as the body (at most 2 MB): the file is
+/// stored with an `import_users` job in one transaction; 202 `{job_id, status_url}`. The
+/// result (`GET /api/users/import/{id}`) lists rejected rows; nothing is half-imported.
+pub async fn import_users(
+    State(st): State<Arc<AppState>>,
+    user: DashUser,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+    body: Bytes,
+) -> ApiResult {
+    let params = super::scope::Params::parse(q.as_deref());
+    let wanted = params
+        .get("client_id")
+        .map(str::to_owned)
+        .or_else(|| user.client_id().map(str::to_owned))
+        .ok_or_else(|| ApiError::bad_request("client_id wajib diisi"))?;
+    if !super::scope::may_access(&user, &wanted, &user.role) {
+        return Err(ApiError::forbidden("client_id tidak diizinkan"));
+    }
+    let client_id: String = sqlx::query_scalar(
+        "SELECT client_id FROM clients WHERE lower(client_id) = lower($1) LIMIT 1",
+    )
+    .bind(&wanted)
+    .fetch_optional(&st.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Client tidak ditemukan"))?;
+    // An xlsx is a zip archive.
+    if !body.starts_with(b"PK") {
+        return Err(ApiError::bad_request(
+            "kirim file .xlsx sebagai isi request",
+        ));
+    }
+    let role = super::scope::ROLE_FILTERS
+        .contains(&user.role.as_str())
+        .then(|| user.role.clone());
+    let payload = json!({
+        "client_id": client_id, "role": role, "reach_clients": user.client_ids,
+        "admin": user.is_admin(), "requested_by": user.id,
+    });
+    // The job starts 2 s from now, so its file is stored before any worker can claim it (the
+    // generic `enqueue` cannot run inside this handler's transaction and stay `Send`).
+    let mut new = NewJob::new("import_users", payload);
+    new.run_at = Some(chrono::Utc::now() + chrono::Duration::seconds(2));
+    let job = enqueue(&st.pool, &new).await.map_err(|e| {
+        tracing::error!(error = %e, "enqueue import");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    })?;
+    let stored = sqlx::query(
+        "INSERT INTO cicero.job_files (job_id, file_name, content_type, content) \
+         VALUES ($1, 'import.xlsx', $2, $3)",
+    )
+    .bind(job.id)
+    .bind(crate::work::export_recap::XLSX)
+    .bind(body.as_ref())
+    .execute(&st.pool)
+    .await;
+    if let Err(e) = stored {
+        // Without its file the job cannot run: cancel it rather than leave it to fail.
+        let _ = sqlx::query(
+            "UPDATE cicero.jobs SET state = 'cancelled', finished_at = now() \
+             WHERE id = $1 AND state = 'pending'",
+        )
+        .bind(job.id)
+        .execute(&st.pool)
+        .await;
+        return Err(e.into());
+    }
+    let mut res = ok(json!({
+        "job_id": job.id, "id": job.id, "state": "pending",
+        "status_url": format!("/api/users/import/{}", job.id),
+    }));
+    *res.status_mut() = StatusCode::ACCEPTED;
+    Ok(res)
 }

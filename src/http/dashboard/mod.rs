@@ -203,6 +203,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/exports/{id}/file", get(exports::file))
         .route("/api/amplify/rekap/excel", get(exports::amplify_excel))
         .route("/api/dashboard/anev/export", get(exports::anev_excel))
+        .route("/api/users/import", post(exports::import_users))
+        .route("/api/users/import/{id}", get(exports::status))
 }
 
 /// CORS for the dashboard origin(s), with credentials (logout, complaints and claim calls
