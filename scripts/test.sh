@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: unit tests and the integration tests in tests/, against a real
-# PostgreSQL (DATABASE_URL, or the private cluster of pg.sh). Each integration test gets its
-# own database, cloned from a migrated template.
+# PostgreSQL (DATABASE_URL, or the private cluster of pg.sh) and Redis (REDIS_URL, see
+# redis.sh). Each integration test gets its own database, cloned from a migrated template.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pg.sh
 ensure_postgres
+source scripts/redis.sh
+ensure_redis
 drop_stale_test_databases
 require_cargo
 # Build-time sqlx checks must not look at the test database (see .cargo/config.toml).

@@ -41,9 +41,10 @@ struct Env {
 
 async fn env_with(max_attempts: u32, allow_duplicates: bool) -> Env {
     let db = TestDb::new().await;
-    let redis = cicero::platform::redis::connect("redis://127.0.0.1:6379")
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let redis = cicero::platform::redis::connect(&url)
         .await
-        .expect("redis at 127.0.0.1:6379");
+        .expect("Redis at REDIS_URL (scripts/test.sh starts one)");
     let prefix = format!("{}:", db.name);
     let dash = Dashboard {
         redis: redis.clone(),
@@ -1071,6 +1072,16 @@ async fn users_are_created_edited_and_renumbered() {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _) = e
+        .call(
+            "PUT",
+            "/api/users/75020010",
+            Some(&op),
+            Some(json!({"nama": " "})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a name cannot be blanked");
 
     // NRP change moves the references (roles, link reports) to the new id.
     let admin = e.login("admin").await;

@@ -259,8 +259,12 @@ pub async fn update(
         Some(Value::String(s)) if s == "true" || s == "false" => Some(s == "true"),
         Some(_) => return Err(ApiError::bad_request("status harus true atau false")),
     };
+    let fields = person_fields(&body);
+    if fields.iter().any(|(c, v)| *c == "nama" && v.is_none()) {
+        return Err(ApiError::bad_request("nama tidak boleh kosong"));
+    }
     let mut tx = st.pool.begin().await?;
-    for (col, v) in person_fields(&body) {
+    for (col, v) in fields {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE \"user\" SET {col} = $2, updated_at = now() WHERE user_id = $1"
         )))
