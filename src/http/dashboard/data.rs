@@ -124,28 +124,38 @@ fn window(p: &Params) -> ApiResult<Window> {
 
 pub const LIKES_SQL: &str = concat!(
     scope_ctes!(),
-    "SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
+    // Likers are expanded once and joined by handle (a hash join), not searched per member:
+    // a directorate recap has tens of thousands of members and posts with thousands of likers.
+    ", likers AS ( \
+       SELECT DISTINCT p.shortcode, lower(e) AS handle \
+       FROM posts p JOIN insta_like l ON l.shortcode = p.shortcode, \
+            jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.likes) = 'array' \
+                                      THEN l.likes ELSE '[]'::jsonb END) e), \
+     counts AS (SELECT handle, count(*) AS n FROM likers GROUP BY handle) \
+     SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
        'username', m.insta, 'divisi', m.divisi, 'exception', m.exception, \
        'client_id', m.client_id, 'client_name', m.client_name, 'nama_client', m.client_name, \
-       'regional_id', m.regional_id, \
-       'count', (SELECT count(*) FROM posts p JOIN insta_like l ON l.shortcode = p.shortcode \
-                 WHERE nullif(trim(m.insta), '') IS NOT NULL \
-                   AND l.likes ? lower(replace(trim(m.insta), '@', '')))) \
-     FROM members m WHERE m.status ORDER BY upper(m.nama), m.user_id"
+       'regional_id', m.regional_id, 'count', coalesce(c.n, 0)) \
+     FROM members m LEFT JOIN counts c \
+       ON nullif(trim(m.insta), '') IS NOT NULL AND c.handle = lower(replace(trim(m.insta), '@', '')) \
+     WHERE m.status ORDER BY upper(m.nama), m.user_id"
 );
 
 pub const COMMENTS_SQL: &str = concat!(
     scope_ctes!(),
-    "SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
+    ", commenters AS ( \
+       SELECT DISTINCT p.video_id, lower(ltrim(trim(e), '@')) AS handle \
+       FROM tposts p JOIN tiktok_comment tc ON tc.video_id = p.video_id, \
+            jsonb_array_elements_text(CASE WHEN jsonb_typeof(tc.comments) = 'array' \
+                                      THEN tc.comments ELSE '[]'::jsonb END) e), \
+     counts AS (SELECT handle, count(*) AS n FROM commenters GROUP BY handle) \
+     SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
        'username', m.tiktok, 'divisi', m.divisi, 'exception', m.exception, \
        'client_id', m.client_id, 'client_name', m.client_name, 'nama_client', m.client_name, \
-       'regional_id', m.regional_id, \
-       'count', (SELECT count(*) FROM tposts p JOIN tiktok_comment tc ON tc.video_id = p.video_id \
-                 WHERE nullif(trim(m.tiktok), '') IS NOT NULL AND EXISTS ( \
-                   SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(tc.comments) = 'array' \
-                                                         THEN tc.comments ELSE '[]'::jsonb END) e \
-                   WHERE lower(ltrim(trim(e), '@')) = lower(ltrim(trim(m.tiktok), '@'))))) \
-     FROM members m WHERE m.status ORDER BY upper(m.nama), m.user_id"
+       'regional_id', m.regional_id, 'count', coalesce(c.n, 0)) \
+     FROM members m LEFT JOIN counts c \
+       ON nullif(trim(m.tiktok), '') IS NOT NULL AND c.handle = lower(ltrim(trim(m.tiktok), '@')) \
+     WHERE m.status ORDER BY upper(m.nama), m.user_id"
 );
 
 pub const LINKS_SQL: &str = concat!(
