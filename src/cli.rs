@@ -272,17 +272,14 @@ async fn run(command: Command) -> Result<(), Failure> {
             let token = s.require_api_token()?.to_string();
             let pool = connect(&s).await?;
             require_schema(&pool).await?;
-            http::serve(
-                Arc::new(
-                    AppState::new(pool, token, s.rate_limits.clone())
-                        .with_cron_overrides(s.cron_overrides.clone())
-                        .with_messaging(&s),
-                ),
-                &s.bind,
-                s.port,
-                shutdown_token(),
+            let state = with_dashboard(
+                AppState::new(pool, token, s.rate_limits.clone())
+                    .with_cron_overrides(s.cron_overrides.clone())
+                    .with_messaging(&s),
+                &s,
             )
             .await?;
+            http::serve(Arc::new(state), &s.bind, s.port, shutdown_token()).await?;
         }
         Command::Work { queues } => {
             let queues = queues_arg(queues)?;
@@ -306,9 +303,13 @@ async fn run(command: Command) -> Result<(), Failure> {
             require_schema(&pool).await?;
             let stop = shutdown_token();
             let state = Arc::new(
-                AppState::new(pool.clone(), token, s.rate_limits.clone())
-                    .with_cron_overrides(s.cron_overrides.clone())
-                    .with_messaging(&s),
+                with_dashboard(
+                    AppState::new(pool.clone(), token, s.rate_limits.clone())
+                        .with_cron_overrides(s.cron_overrides.clone())
+                        .with_messaging(&s),
+                    &s,
+                )
+                .await?,
             );
             let queues = queues_arg(Vec::new())?;
             let ctx = Arc::new(Ctx {
@@ -518,4 +519,18 @@ async fn job_command(s: &Settings, cmd: JobCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Adds the dashboard API when `JWT_SECRET` is set (it needs Redis, connected here so a bad
+/// `REDIS_URL` stops start-up with one line).
+async fn with_dashboard(state: AppState, s: &Settings) -> anyhow::Result<AppState> {
+    if s.jwt_secret.is_none() {
+        tracing::warn!("JWT_SECRET is not set: the dashboard API is not served");
+        return Ok(state);
+    }
+    let redis = platform::redis::connect(&s.messaging.redis_url).await?;
+    Ok(match http::dashboard::Dashboard::from_settings(s, redis) {
+        Some(d) => state.with_dashboard(d),
+        None => state,
+    })
 }

@@ -53,6 +53,16 @@ pub struct Settings {
     /// Where social posts and engagement come from (`PROVIDER`).
     pub provider: ProviderKind,
     pub rapidapi: RapidApiSettings,
+    /// Dashboard: HS256 secret of the dashboard and personnel JWTs; `None` = no dashboard API.
+    pub jwt_secret: Option<String>,
+    /// Dashboard origins allowed by CORS (comma-separated `CORS_ORIGIN`, legacy name).
+    pub cors_origins: Vec<String>,
+    /// Legacy switch that turns the duplicate-request guard off.
+    pub allow_duplicate_requests: bool,
+    /// Failed logins allowed per username and per IP in 15 minutes.
+    pub login_max_attempts: u32,
+    /// Tiers admitted by the premium guard (`DASHBOARD_PREMIUM_ALLOWED_TIERS`, lower case).
+    pub premium_allowed_tiers: Vec<String>,
 }
 
 /// `PROVIDER`: the real RapidAPI products, or the offline deterministic demo data.
@@ -140,15 +150,6 @@ pub struct Messaging {
     pub dns_resolver: Option<String>,
 }
 
-fn list(raw: Option<String>) -> Vec<String> {
-    raw.unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 fn messaging(get: &impl Fn(&str) -> Option<String>) -> Result<Messaging, ConfigError> {
     let waha_url = get("WAHA_URL").map(|u| u.trim_end_matches('/').to_string());
     let whatsapp_transport = match get("WHATSAPP_TRANSPORT").as_deref() {
@@ -163,10 +164,7 @@ fn messaging(get: &impl Fn(&str) -> Option<String>) -> Result<Messaging, ConfigE
     {
         return Err(bad("WAHA_URL", "must start with http:// or https://"));
     }
-    let redis_url = get("REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
-    if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://")) {
-        return Err(bad("REDIS_URL", "must start with redis:// or rediss://"));
-    }
+    let redis_url = redis_url(get("REDIS_URL"))?;
     let smtp_tls = match get("SMTP_TLS").as_deref() {
         None | Some("starttls") => SmtpTls::StartTls,
         Some("tls") => SmtpTls::Tls,
@@ -179,11 +177,11 @@ fn messaging(get: &impl Fn(&str) -> Option<String>) -> Result<Messaging, ConfigE
         waha_api_key: get("WAHA_API_KEY"),
         waha_session: get("WAHA_SESSION").unwrap_or_else(|| "default".into()),
         waha_webhook_hmac_key: get("WAHA_WEBHOOK_HMAC_KEY"),
-        admin_whatsapp: list(get("ADMIN_WHATSAPP")),
+        admin_whatsapp: list(get("ADMIN_WHATSAPP").as_deref(), ""),
         digest_max_delay: Duration::from_secs(
             60 * num(get, "DIGEST_MAX_DELAY_MINS", 90u64)?.max(1),
         ),
-        priority_user_names: list(get("PRIORITY_USER_NAMES")),
+        priority_user_names: list(get("PRIORITY_USER_NAMES").as_deref(), ""),
         redis_url,
         redis_prefix: get("REDIS_PREFIX").unwrap_or_else(|| "cicero:".into()),
         smtp_host: get("SMTP_HOST"),
@@ -294,6 +292,17 @@ impl Settings {
             retain_done_days: num(&get, "RETAIN_DONE_DAYS", 7u32)?.max(1),
             retain_failed_days: num(&get, "RETAIN_FAILED_DAYS", 30u32)?.max(1),
             messaging: messaging(&get)?,
+            jwt_secret: jwt_secret(get("JWT_SECRET"))?,
+            cors_origins: list(get("CORS_ORIGIN").as_deref(), "http://localhost:3000"),
+            allow_duplicate_requests: flag(&get, "ALLOW_DUPLICATE_REQUESTS")?,
+            login_max_attempts: num(&get, "LOGIN_MAX_ATTEMPTS", 10u32)?.max(1),
+            premium_allowed_tiers: list(
+                get("DASHBOARD_PREMIUM_ALLOWED_TIERS").as_deref(),
+                "tier1,tier2,premium_1",
+            )
+            .into_iter()
+            .map(|t| t.to_lowercase())
+            .collect(),
         })
     }
 
@@ -350,6 +359,42 @@ impl Settings {
         } else {
             name.into()
         }
+    }
+}
+
+fn redis_url(raw: Option<String>) -> Result<String, ConfigError> {
+    let url = raw.unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        Ok(url)
+    } else {
+        Err(bad("REDIS_URL", "must start with redis:// or rediss://"))
+    }
+}
+
+fn jwt_secret(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    match raw {
+        Some(s) if s.len() < 16 => Err(bad("JWT_SECRET", "must be at least 16 characters")),
+        other => Ok(other),
+    }
+}
+
+/// A comma-separated list; `default` when unset.
+fn list(raw: Option<&str>, default: &str) -> Vec<String> {
+    raw.unwrap_or(default)
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `true/1/yes/on` or `false/0/no/off` (legacy envalid bool).
+fn flag(get: &impl Fn(&str) -> Option<String>, key: &str) -> Result<bool, ConfigError> {
+    match get(key).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(v) if ["true", "1", "yes", "on"].contains(&v.as_str()) => Ok(true),
+        Some(v) if ["false", "0", "no", "off"].contains(&v.as_str()) => Ok(false),
+        Some(v) => Err(bad(key, format!("{v:?} is not true or false"))),
     }
 }
 
@@ -613,6 +658,11 @@ mod tests {
                 &[URL, ("RAPIDAPI_TIMEOUT_MS", "30s")],
                 "RAPIDAPI_TIMEOUT_MS",
             ),
+            (&[URL, ("JWT_SECRET", "short")], "JWT_SECRET"),
+            (
+                &[URL, ("ALLOW_DUPLICATE_REQUESTS", "maybe")],
+                "ALLOW_DUPLICATE_REQUESTS",
+            ),
             (
                 &[URL, ("JOB_TIMEOUT_MS_PING", "soon")],
                 "JOB_TIMEOUT_MS_PING",
@@ -753,6 +803,11 @@ mod tests {
             .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_') && !n.is_empty())
             .collect();
         names.extend([
+            "REDIS_URL",
+            "JWT_SECRET",
+            "CORS_ORIGIN",
+            "ALLOW_DUPLICATE_REQUESTS",
+            "DASHBOARD_PREMIUM_ALLOWED_TIERS",
             "CRON_BACKUP_DB",
             "JOB_TIMEOUT_MS_BACKUP_DB",
             "JOB_TIMEOUT_MS_PING",

@@ -7,7 +7,9 @@
 
 pub mod backup_db;
 pub mod email_otp;
+pub mod export_recap;
 pub mod fetch_posts;
+pub mod import_users;
 pub mod ingest;
 pub mod ping;
 pub mod prune_jobs;
@@ -108,11 +110,14 @@ pub const QUEUES: &[&str] = &[
     "ingest",
     "whatsapp",
     "messaging",
+    "exports",
 ];
 
 /// Every job kind.
 pub const CATALOGUE: &[JobSpec] = &[
     backup_db::BackupDb::SPEC,
+    export_recap::ExportRecap::SPEC,
+    import_users::ImportUsers::SPEC,
     ping::Ping::SPEC,
     prune_jobs::PruneJobs::SPEC,
     fetch_posts::FetchPosts::SPEC,
@@ -164,6 +169,8 @@ pub fn validate(
     let spec = spec(kind).ok_or_else(|| ValidateError::UnknownKind(kind.to_string()))?;
     let checked = match kind {
         "backup_db" => decode::<backup_db::BackupDb>(payload).map(drop),
+        "export_recap" => decode::<export_recap::ExportRecap>(payload).map(drop),
+        "import_users" => decode::<import_users::ImportUsers>(payload).map(drop),
         "ping" => decode::<ping::Ping>(payload).map(drop),
         "prune_jobs" => decode::<prune_jobs::PruneJobs>(payload).map(drop),
         "fetch_posts" => decode::<fetch_posts::FetchPosts>(payload).map(drop),
@@ -254,6 +261,10 @@ mod tests {
     fn examples_decode_into_their_payloads() {
         serde_json::from_str::<backup_db::BackupDb>(backup_db::BackupDb::SPEC.example).unwrap();
         serde_json::from_str::<ping::Ping>(ping::Ping::SPEC.example).unwrap();
+        serde_json::from_str::<export_recap::ExportRecap>(export_recap::ExportRecap::SPEC.example)
+            .unwrap();
+        serde_json::from_str::<import_users::ImportUsers>(import_users::ImportUsers::SPEC.example)
+            .unwrap();
         serde_json::from_str::<prune_jobs::PruneJobs>(prune_jobs::PruneJobs::SPEC.example).unwrap();
         serde_json::from_str::<fetch_posts::FetchPosts>(fetch_posts::FetchPosts::SPEC.example)
             .unwrap();

@@ -16,6 +16,7 @@ use sqlx::PgPool;
 pub mod board;
 pub mod board_api;
 pub mod claim_api;
+pub mod dashboard;
 pub mod events;
 pub mod jobs_api;
 pub mod whatsapp_api;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub messaging: Option<crate::config::Messaging>,
     /// OTP store of the claim endpoints (`None`: they answer 503).
     pub redis: Option<Arc<crate::platform::redis::Redis>>,
+    /// The dashboard API (auth, scoping, legacy calls); `None` = not served.
+    pub dashboard: Option<Arc<dashboard::Dashboard>>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             cron_overrides: Default::default(),
             messaging: None,
             redis: None,
+            dashboard: None,
         }
     }
 
@@ -68,6 +72,11 @@ impl AppState {
         }
         self
     }
+
+    pub fn with_dashboard(mut self, d: dashboard::Dashboard) -> Self {
+        self.dashboard = Some(Arc::new(d));
+        self
+    }
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -80,16 +89,27 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             jobs_api::require_token,
         ));
-    Router::new()
+    let mut app = Router::new()
         .route("/", any(health))
         .route("/_next/dev/", any(health))
         .route("/api/openapi.json", get(openapi))
         .merge(api)
         .merge(board::routes())
         .merge(whatsapp_api::public_routes())
-        .merge(claim_api::routes())
-        .fallback(not_found)
-        .layer(middleware::from_fn(guard_env_paths))
+        .merge(claim_api::routes());
+    if let Some(d) = &state.dashboard {
+        app = app
+            .merge(dashboard::routes())
+            .fallback(not_found)
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                dashboard::dedup,
+            ))
+            .layer(dashboard::cors(d));
+    } else {
+        app = app.fallback(not_found);
+    }
+    app.layer(middleware::from_fn(guard_env_paths))
         .layer(middleware::from_fn(access_log))
         .with_state(state)
 }
@@ -169,8 +189,12 @@ pub async fn serve(
         state.events.clone(),
         stop.clone(),
     ));
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await?;
+    // The peer address feeds the login attempt limit and dedup when no proxy header is set.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { stop.cancelled().await })
+    .await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Redis for features that keep short-lived state (OTP codes first): one lazily opened,
 //! auto-reconnecting connection per process, and a key prefix (`REDIS_PREFIX`) so several
 //! deployments or test runs can share a server.
-use redis::aio::ConnectionManager;
+
 use tokio::sync::OnceCell;
 
 use crate::config::Settings;
@@ -38,4 +38,16 @@ impl Redis {
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
+}
+
+pub use ::redis::aio::ConnectionManager;
+
+/// Connects eagerly (the dashboard's sessions, login counters and request dedup need Redis
+/// from the first request); fails at start-up with the URL's problem named.
+pub async fn connect(url: &str) -> anyhow::Result<ConnectionManager> {
+    let client = ::redis::Client::open(url)
+        .map_err(|e| anyhow::anyhow!("REDIS_URL {url:?} is not usable: {e}"))?;
+    ConnectionManager::new(client)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {url} (REDIS_URL): {e}"))
 }

@@ -11,7 +11,9 @@ use crate::config::Settings;
 
 pub mod backup_db;
 pub mod email_otp;
+pub mod export_recap;
 pub mod fetch_posts;
+pub mod import_users;
 pub mod ping;
 pub mod prune_jobs;
 pub mod refresh_engagement;
@@ -121,6 +123,8 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
     match kind {
         "ping" => typed(payload, move |p| ping::run(p, job)),
         "backup_db" => typed(payload, move |p| backup_db::run(ctx, p)),
+        "export_recap" => typed(payload, move |p| export_recap::run(ctx, job, p)),
+        "import_users" => typed(payload, move |p| import_users::run(ctx, job, p)),
         "prune_jobs" => typed(payload, move |p| prune_jobs::run(ctx, p)),
         "fetch_posts" => typed(payload, move |p| fetch_posts::run(ctx, p)),
         "refresh_engagement" => typed(payload, move |p| refresh_engagement::run(ctx, p)),

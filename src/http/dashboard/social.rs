@@ -1,0 +1,469 @@
+//! The `rapid-*` calls of the home and post-analysis pages, answered from stored data
+//! (profiles and posts the ingestion jobs keep), and the reposter set: a person's record,
+//! today's posts, link reports.
+use std::sync::Arc;
+
+use axum::{
+    body::Bytes,
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+};
+use serde_json::{Value, json};
+
+use super::{
+    ApiError, ApiResult,
+    auth::{Caller, DashUser, field, json_body},
+    data::today,
+    ok,
+    scope::{Params, may_access},
+    users::in_reach,
+};
+use crate::{domain::username::normalize_handle, http::AppState};
+
+fn handle(p: &Params) -> ApiResult<String> {
+    p.get("username")
+        .and_then(normalize_handle)
+        .ok_or_else(|| ApiError::bad_request("username wajib diisi"))
+}
+
+fn limit(p: &Params, default: i64) -> ApiResult<i64> {
+    match p.get("limit") {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| n.min(100))
+            .ok_or_else(|| ApiError::bad_request("limit harus angka positif")),
+    }
+}
+
+const PROFILE_SQL: &str = "SELECT jsonb_build_object('username', p.username, 'full_name', p.full_name, \
+       'bio', p.biography, 'biography', p.biography, 'followers', p.follower_count, \
+       'follower_count', p.follower_count, 'following', p.following_count, \
+       'following_count', p.following_count, 'post_count', p.post_count, \
+       'profile_pic_url', p.profile_pic_url, \
+       'hd_profile_pic_url_info', jsonb_build_object('url', p.profile_pic_url), \
+       'updated_at', p.updated_at) \
+     FROM insta_profile p WHERE lower(p.username) = $1";
+
+/// `GET /api/insta/rapid-profile?username=` and `rapid-info`: the stored profile.
+pub async fn insta_profile(
+    State(st): State<Arc<AppState>>,
+    _user: DashUser,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let name = handle(&Params::parse(q.as_deref()))?;
+    let p: Option<Value> = sqlx::query_scalar(PROFILE_SQL)
+        .bind(&name)
+        .fetch_optional(&st.pool)
+        .await?;
+    let p = p.ok_or_else(|| ApiError::not_found("Profil belum tersimpan"))?;
+    Ok(ok(json!({ "data": p, "profile": p })))
+}
+
+/// `GET /api/insta/rapid-posts?username=&limit=&start_date=&end_date=`: stored posts of the
+/// client whose official account this is.
+pub async fn insta_posts_by_account(
+    State(st): State<Arc<AppState>>,
+    _user: DashUser,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let p = Params::parse(q.as_deref());
+    let name = handle(&p)?;
+    let rows: Vec<Value> = sqlx::query_scalar(
+        "SELECT jsonb_build_object('id', ip.shortcode, 'shortcode', ip.shortcode, 'code', ip.shortcode, \
+           'caption', ip.caption, 'like_count', coalesce(ip.like_count, 0), \
+           'comment_count', coalesce(ip.comment_count, 0), 'thumbnail_url', ip.thumbnail_url, \
+           'is_video', coalesce(ip.is_video, false), 'video_url', ip.video_url, \
+           'created_at', ip.created_at, 'timestamp', ip.created_at, \
+           'permalink', 'https://www.instagram.com/p/' || ip.shortcode || '/') \
+         FROM insta_post ip JOIN clients c ON c.client_id = ip.client_id \
+         WHERE lower(c.client_insta) = $1 \
+           AND ($2::date IS NULL OR ip.created_at >= ($2::date)::timestamp AT TIME ZONE 'Asia/Jakarta') \
+           AND ($3::date IS NULL OR ip.created_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta') \
+         ORDER BY ip.created_at DESC LIMIT $4",
+    )
+    .bind(&name)
+    .bind(date(p.get("start_date"))?)
+    .bind(date(p.get("end_date"))?)
+    .bind(limit(&p, 10)?)
+    .fetch_all(&st.pool)
+    .await?;
+    Ok(ok(json!({ "data": rows })))
+}
+
+fn date(s: Option<&str>) -> ApiResult<Option<chrono::NaiveDate>> {
+    s.map(|s| {
+        chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request(format!("tanggal {s:?} bukan YYYY-MM-DD")))
+    })
+    .transpose()
+}
+
+/// `GET /api/tiktok/rapid-posts?client_id=|username=&limit=`: stored TikTok posts of a client.
+pub async fn tiktok_posts_by_account(
+    State(st): State<Arc<AppState>>,
+    user: DashUser,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let p = Params::parse(q.as_deref());
+    let (by_client, key) = match (p.get("client_id"), p.get("username")) {
+        (Some(c), _) => {
+            if !may_access(&user, c, &user.role) {
+                return Err(ApiError::forbidden("client_id tidak diizinkan"));
+            }
+            (true, c.to_lowercase())
+        }
+        (None, Some(_)) => (false, handle(&p)?),
+        (None, None) => (
+            true,
+            user.client_id().map(str::to_lowercase).unwrap_or_default(),
+        ),
+    };
+    let rows: Vec<Value> = sqlx::query_scalar(
+        "SELECT jsonb_build_object('id', t.video_id, 'video_id', t.video_id, 'desc', t.caption, \
+           'caption', t.caption, 'like_count', coalesce(t.like_count, 0), \
+           'comment_count', coalesce(t.comment_count, 0), 'created_at', t.created_at, \
+           'createTime', extract(epoch FROM t.created_at)::bigint, \
+           'stats', jsonb_build_object('diggCount', coalesce(t.like_count, 0), \
+                                       'commentCount', coalesce(t.comment_count, 0))) \
+         FROM tiktok_post t JOIN clients c ON c.client_id = t.client_id \
+         WHERE CASE WHEN $1 THEN lower(c.client_id) = $2 \
+                    ELSE lower(ltrim(c.client_tiktok, '@')) = $2 END \
+         ORDER BY t.created_at DESC LIMIT $3",
+    )
+    .bind(by_client)
+    .bind(&key)
+    .bind(limit(&p, 10)?)
+    .fetch_all(&st.pool)
+    .await?;
+    Ok(ok(json!({ "data": rows })))
+}
+
+/// Whether a caller may act for a person.
+async fn may_act_for(st: &AppState, caller: &Caller, user_id: &str) -> ApiResult<bool> {
+    match caller {
+        Caller::Person { nrp } => Ok(nrp == user_id),
+        Caller::Dashboard(u) => in_reach(&st.pool, u, user_id).await,
+    }
+}
+
+/// `GET /api/users/{id}`: a person reads their own record; a dashboard user one in reach.
+pub async fn person(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    if !may_act_for(&st, &caller, &id).await? {
+        return Err(ApiError::forbidden("user tidak termasuk client Anda"));
+    }
+    let v: Option<Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(u) - 'created_at' - 'updated_at' || jsonb_build_object('nama_client', c.nama) \
+         FROM \"user\" u LEFT JOIN clients c ON c.client_id = u.client_id WHERE u.user_id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&st.pool)
+    .await?;
+    let v = v.ok_or_else(|| ApiError::not_found("User tidak ditemukan"))?;
+    Ok(ok(json!({ "data": v })))
+}
+
+async fn client_for(st: &AppState, caller: &Caller, q: &Params) -> ApiResult<String> {
+    let own: Option<String> = match caller {
+        Caller::Person { nrp } => sqlx::query_scalar::<_, Option<String>>(
+            "SELECT client_id FROM \"user\" WHERE user_id = $1",
+        )
+        .bind(nrp)
+        .fetch_optional(&st.pool)
+        .await?
+        .flatten(),
+        Caller::Dashboard(u) => u.client_id().map(str::to_owned),
+    };
+    let wanted = q.get("client_id").map(str::to_owned).or(own.clone());
+    let wanted = wanted.ok_or_else(|| ApiError::bad_request("client_id wajib diisi"))?;
+    let allowed = match caller {
+        Caller::Person { .. } => own.is_some_and(|o| o.eq_ignore_ascii_case(&wanted)),
+        Caller::Dashboard(u) => may_access(u, &wanted, &u.role),
+    };
+    if !allowed {
+        return Err(ApiError::forbidden("client_id tidak diizinkan"));
+    }
+    Ok(wanted)
+}
+
+async fn todays_posts(st: &AppState, caller: &Caller, q: Option<String>, table: &str) -> ApiResult {
+    let p = Params::parse(q.as_deref());
+    let client = client_for(st, caller, &p).await?;
+    let (from, to) = today()?;
+    let sql = format!(
+        "SELECT jsonb_build_object('shortcode', p.shortcode, 'caption', p.caption, \
+           'created_at', p.created_at, 'image_url', p.image_url, 'thumbnail_url', p.thumbnail_url, \
+           'images_url', p.images_url, 'video_url', p.video_url, 'is_video', coalesce(p.is_video, false), \
+           'is_carousel', coalesce(p.is_carousel, false), \
+           'source_url', 'https://www.instagram.com/p/' || p.shortcode || '/', \
+           'permalink', 'https://www.instagram.com/p/' || p.shortcode || '/') \
+         FROM {table} p WHERE lower(p.client_id) = lower($1) AND p.created_at >= $2 AND p.created_at < $3 \
+         ORDER BY p.created_at, p.shortcode"
+    );
+    let rows: Vec<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(&client)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&st.pool)
+        .await?;
+    Ok(ok(json!({ "data": rows })))
+}
+
+/// `GET /api/insta/posts?client_id=`: today's official posts (Jakarta day).
+pub async fn insta_today(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    todays_posts(&st, &caller, q, "insta_post").await
+}
+
+/// `GET /api/insta/posts-khusus?client_id=`: today's special-assignment posts.
+pub async fn insta_today_khusus(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    todays_posts(&st, &caller, q, "insta_post_khusus").await
+}
+
+/// Every value of a repeated query key (`links[]=a&links[]=b`).
+fn all_values(q: &str, keys: &[&str]) -> Vec<String> {
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| {
+            let k = k.replace("%5B", "[").replace("%5D", "]");
+            keys.iter().any(|want| k.eq_ignore_ascii_case(want))
+        })
+        .map(|(_, v)| {
+            Params::parse(Some(&format!("v={v}")))
+                .get("v")
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// The first http(s) URL of a submitted link field (legacy), or `None`.
+pub fn first_url(raw: &str) -> Option<String> {
+    // The earliest of either scheme (`https://` contains no `http://` match at its start).
+    let start = [raw.find("https://"), raw.find("http://")]
+        .into_iter()
+        .flatten()
+        .min()?;
+    let url: String = raw[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<' && *c != '>')
+        .collect();
+    Some(url)
+}
+
+const PLATFORMS: &[&str] = &[
+    "instagram_link",
+    "facebook_link",
+    "twitter_link",
+    "tiktok_link",
+    "youtube_link",
+];
+
+async fn list_reports(
+    st: &AppState,
+    caller: &Caller,
+    q: Option<String>,
+    khusus: bool,
+) -> ApiResult {
+    let raw = q.unwrap_or_default();
+    let (reports, posts) = if khusus {
+        ("link_report_khusus", "insta_post_khusus")
+    } else {
+        ("link_report", "insta_post")
+    };
+    let links = all_values(&raw, &["links[]", "links"]);
+    if !links.is_empty() {
+        let sql = format!(
+            "SELECT DISTINCT l FROM {reports} r, unnest(ARRAY[r.instagram_link, r.facebook_link, \
+               r.twitter_link, r.tiktok_link, r.youtube_link]) l WHERE l = ANY($1)"
+        );
+        let dups: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(&links)
+            .fetch_all(&st.pool)
+            .await?;
+        return Ok(ok(
+            json!({ "data": { "duplicates": dups }, "duplicates": dups }),
+        ));
+    }
+    let p = Params::parse(Some(&raw));
+    let user_id = match (caller, p.get("user_id")) {
+        (Caller::Person { nrp }, Some(u)) if u != nrp => {
+            return Err(ApiError::forbidden("user_id tidak diizinkan"));
+        }
+        (Caller::Person { nrp }, _) => Some(nrp.clone()),
+        (Caller::Dashboard(_), Some(u)) => {
+            if !may_act_for(st, caller, u).await? {
+                return Err(ApiError::forbidden("user tidak termasuk client Anda"));
+            }
+            Some(u.to_owned())
+        }
+        (Caller::Dashboard(_), None) => None,
+    };
+    let (clients, admin) = match caller {
+        Caller::Dashboard(u) => (u.client_ids.clone(), u.is_admin()),
+        Caller::Person { .. } => (Vec::new(), true),
+    };
+    let per = limit(&p, 20)?;
+    let page: i64 = p
+        .get("page")
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    let offset: i64 = p
+        .get("offset")
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &i64| *n >= 0)
+        .unwrap_or((page - 1) * per);
+    let shortcode = p.any(&["post_id", "shortcode"]);
+    let sql = format!(
+        "SELECT jsonb_build_object('shortcode', r.shortcode, 'post_id', r.shortcode, 'user_id', r.user_id, \
+           'instagram_link', r.instagram_link, 'facebook_link', r.facebook_link, \
+           'twitter_link', r.twitter_link, 'tiktok_link', r.tiktok_link, 'youtube_link', r.youtube_link, \
+           'created_at', r.created_at, 'caption', p.caption, 'image_url', p.image_url, \
+           'thumbnail_url', p.thumbnail_url), count(*) OVER () \
+         FROM {reports} r LEFT JOIN {posts} p ON p.shortcode = r.shortcode \
+         JOIN \"user\" u ON u.user_id = r.user_id \
+         WHERE ($1::text IS NULL OR r.user_id = $1) AND ($2::text IS NULL OR r.shortcode = $2) \
+           AND ($3 OR u.client_id = ANY($4)) \
+         ORDER BY r.created_at DESC, r.shortcode LIMIT $5 OFFSET $6"
+    );
+    let rows: Vec<(Value, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(&user_id)
+        .bind(shortcode)
+        .bind(admin)
+        .bind(&clients)
+        .bind(per)
+        .bind(offset)
+        .fetch_all(&st.pool)
+        .await?;
+    let total = rows.first().map(|r| r.1).unwrap_or(0);
+    let items: Vec<Value> = rows.into_iter().map(|r| r.0).collect();
+    Ok(ok(json!({ "data": {
+        "items": items,
+        "pagination": {
+            "total": total, "limit": per, "offset": offset, "page": offset / per + 1,
+            "totalPages": (total + per - 1) / per,
+        }
+    }})))
+}
+
+/// `GET /api/link-reports?user_id=&post_id=|shortcode=&limit=&page=|offset=`, or
+/// `?links[]=…` for the duplicate check (`data.duplicates`).
+pub async fn link_reports(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    list_reports(&st, &caller, q, false).await
+}
+
+/// `GET /api/link-reports-khusus`: the same over special assignments.
+pub async fn link_reports_khusus(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    list_reports(&st, &caller, q, true).await
+}
+
+/// `POST /api/link-reports {shortcode, user_id, instagram_link, facebook_link, twitter_link,
+/// tiktok_link, youtube_link}`: each link is reduced to its first URL; the post must be at
+/// most 2 days old, and one report per post and person (legacy rules). 201.
+pub async fn create_link_report(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult {
+    let body = json_body(&body)?;
+    let (Some(shortcode), Some(user_id)) = (
+        field(&body, "shortcode").or_else(|| field(&body, "post_id")),
+        body.get("user_id").and_then(super::users::normalize_nrp),
+    ) else {
+        return Err(ApiError::bad_request("shortcode dan user_id wajib diisi"));
+    };
+    if !may_act_for(&st, &caller, &user_id).await? {
+        return Err(ApiError::forbidden("user_id tidak diizinkan"));
+    }
+    let links: Vec<Option<String>> = PLATFORMS
+        .iter()
+        .map(|f| field(&body, f).and_then(first_url))
+        .collect();
+    if links.iter().all(Option::is_none) {
+        return Err(ApiError::bad_request("minimal satu link wajib diisi"));
+    }
+    let mut tx = st.pool.begin().await?;
+    let post: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+        "SELECT created_at FROM insta_post WHERE shortcode = $1 \
+         AND created_at >= now() - interval '2 days'",
+    )
+    .bind(shortcode)
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    let Some(created_at) = post else {
+        return Err(ApiError::bad_request(
+            "shortcode not found or older than 2 days",
+        ));
+    };
+    let row: Option<Value> = sqlx::query_scalar(
+        "INSERT INTO link_report (shortcode, user_id, instagram_link, facebook_link, twitter_link, \
+           tiktok_link, youtube_link, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (shortcode, user_id) DO NOTHING RETURNING to_jsonb(link_report.*)",
+    )
+    .bind(shortcode)
+    .bind(&user_id)
+    .bind(&links[0])
+    .bind(&links[1])
+    .bind(&links[2])
+    .bind(&links[3])
+    .bind(&links[4])
+    .bind(created_at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = row.ok_or_else(|| ApiError::bad_request("anda mengirimkan link duplikasi"))?;
+    tx.commit().await?;
+    let mut res = ok(json!({ "data": row }));
+    *res.status_mut() = StatusCode::CREATED;
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_urls() {
+        assert_eq!(
+            first_url("lihat https://www.instagram.com/p/ABC/ ya"),
+            Some("https://www.instagram.com/p/ABC/".into())
+        );
+        assert_eq!(
+            first_url("http://x.id/a\nhttps://y"),
+            Some("http://x.id/a".into())
+        );
+        assert_eq!(first_url("nihil"), None);
+    }
+
+    #[test]
+    fn repeated_keys() {
+        let q = "links%5B%5D=https%3A%2F%2Fa&links[]=https://b&user_id=1&links=";
+        assert_eq!(
+            all_values(q, &["links[]", "links"]),
+            ["https://a", "https://b"]
+        );
+    }
+}
