@@ -3,6 +3,7 @@
 //! heartbeats and rescue, the scheduler, and job queries for the API.
 pub mod backoff;
 pub mod bench;
+pub mod clients;
 pub mod completer;
 pub mod jobs;
 pub mod listener;
