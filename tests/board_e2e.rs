@@ -557,7 +557,7 @@ async fn operator_board_in_headless_chromium() {
     db.wait_state(other, "done", JOB_WAIT).await;
     assert_eq!(db.state(held).await, "pending", "a paused client's job ran");
     b.wait(&format!("tr[data-job-id='{held}']")).await;
-    b.wait_text("#tenant-state", "1 pending job held").await;
+    b.wait_text("#tenant-state", "holding 1 pending job").await;
     b.screenshot("12-tenant-paused").await;
     b.click("#tenant-resume").await;
     b.wait_gone("#tenant-paused").await;
@@ -615,7 +615,7 @@ async fn operator_board_in_headless_chromium() {
         )
         .await;
     b.goto(&format!("{base}/board/#/job/{slow}")).await;
-    b.wait_text("h1", &format!("Job #{slow}")).await;
+    b.wait_text("#view h1", &format!("Job #{slow}")).await;
     b.wait_text("#job-state", "pending").await;
     api_post(&base, "/api/clients/E2E_PROGRESS/resume").await;
     b.wait("#progress").await;
@@ -647,7 +647,7 @@ async fn operator_board_in_headless_chromium() {
     b.click("#theme").await;
     b.goto(&format!("{base}/board/#/job/{failed}")).await;
     // The previous page was another done job: make sure this one is shown.
-    b.wait_text("h1", &format!("Job #{failed}")).await;
+    b.wait_text("#view h1", &format!("Job #{failed}")).await;
     b.wait_text("#job-state", "done").await;
     b.screenshot("15-job-dark").await;
     b.size(390, 844).await;

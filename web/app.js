@@ -505,7 +505,7 @@ views.tenants = async r => {
   // A paused client's jobs stay pending in every queue, new ones too, until resumed.
   const state = pause
     ? `<span class="badge bad" id="tenant-paused" data-paused="1">paused</span>
-       <span class="muted">since ${when(pause.paused_at)} by ${esc(pause.paused_by)} · ${pause.pending_jobs} pending job${pause.pending_jobs === 1 ? "" : "s"} held in every queue</span>
+       <span class="muted">since ${when(pause.paused_at)} by ${esc(pause.paused_by)} · holding ${pause.pending_jobs} pending job${pause.pending_jobs === 1 ? "" : "s"} across queues</span>
        <button type="button" id="tenant-resume">Resume this client</button>`
     : `<span class="badge ok">running</span>
        <button type="button" id="tenant-pause">Pause this client</button>`;
