@@ -166,7 +166,10 @@ impl Browser {
     async fn wait_gone(&self, css: &str) {
         let deadline = Instant::now() + UI_WAIT;
         while !self.find_all(css).await.is_empty() {
-            assert!(Instant::now() < deadline, "{css} still there after {UI_WAIT:?}");
+            assert!(
+                Instant::now() < deadline,
+                "{css} still there after {UI_WAIT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -450,8 +453,7 @@ async fn operator_board_in_headless_chromium() {
     .await;
     b.screenshot("08-queue-paused").await;
     b.click("[data-resume=diagnostics]").await;
-    b.wait_gone("[data-queue=diagnostics] [data-paused]")
-        .await;
+    b.wait_gone("[data-queue=diagnostics] [data-paused]").await;
     wait_db(
         &db,
         "resumed",
@@ -463,9 +465,8 @@ async fn operator_board_in_headless_chromium() {
 
     // Switch a schedule off.
     b.goto(&format!("{base}/board/#/schedules")).await;
-    b.wait(
-        "tr[data-schedule=prune_jobs] input[data-toggle=prune_jobs]:checked")
-    .await;
+    b.wait("tr[data-schedule=prune_jobs] input[data-toggle=prune_jobs]:checked")
+        .await;
     b.wait_text("tr[data-schedule=backup_db]", "04:00:00 WIB")
         .await;
     b.click("input[data-toggle=prune_jobs]").await;
@@ -477,9 +478,8 @@ async fn operator_board_in_headless_chromium() {
         Some(false),
     )
     .await;
-    b.wait(
-        "tr[data-schedule=prune_jobs] input[data-toggle=prune_jobs]:not(:checked)")
-    .await;
+    b.wait("tr[data-schedule=prune_jobs] input[data-toggle=prune_jobs]:not(:checked)")
+        .await;
     // Run it now anyway: its job becomes the entry's last run.
     b.click("[data-run=prune_jobs]").await;
     b.wait("#confirm[open]").await;

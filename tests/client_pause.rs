@@ -51,7 +51,11 @@ async fn a_paused_clients_jobs_are_not_claimed_in_any_queue_until_resumed() {
     let (status, p) = api(&app, "POST", "/api/clients/POLRES_A/pause").await;
     assert_eq!(status, StatusCode::OK, "{p}");
     assert_eq!(
-        (p["client_id"].clone(), p["paused"].clone(), p["pending_jobs"].clone()),
+        (
+            p["client_id"].clone(),
+            p["paused"].clone(),
+            p["pending_jobs"].clone()
+        ),
         (json!("POLRES_A"), json!(true), json!(2))
     );
     assert_eq!(p["paused_by"], json!("api-token"));
@@ -74,7 +78,10 @@ async fn a_paused_clients_jobs_are_not_claimed_in_any_queue_until_resumed() {
 
     let (status, r) = api(&app, "POST", "/api/clients/POLRES_A/resume").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(r, json!({ "client_id": "POLRES_A", "paused": false, "was_paused": true }));
+    assert_eq!(
+        r,
+        json!({ "client_id": "POLRES_A", "paused": false, "was_paused": true })
+    );
     assert_eq!(claimed(&db, "diagnostics").await, [a1, a2]);
     assert_eq!(claimed(&db, "whatsapp").await, [a_wa]);
     let (_, list) = api(&app, "GET", "/api/clients/paused").await;
@@ -89,7 +96,13 @@ async fn a_paused_clients_jobs_are_not_claimed_in_any_queue_until_resumed() {
     .fetch_all(&db.pool)
     .await
     .expect("audit");
-    let a = |action: &str| ("api-token".to_string(), action.to_string(), "POLRES_A".to_string());
+    let a = |action: &str| {
+        (
+            "api-token".to_string(),
+            action.to_string(),
+            "POLRES_A".to_string(),
+        )
+    };
     assert_eq!(
         audit,
         [a("client.pause"), a("client.resume"), a("client.resume")]
@@ -132,10 +145,16 @@ async fn a_worker_process_runs_other_clients_while_one_is_paused() {
     let mut w = db.spawn(&["work", "--queues", "diagnostics"], &[]);
     // The paused client's job is older, so a worker that ignored the pause would take it first.
     let held = db
-        .enqueue("ping", json!({ "client_id": "POLRES_KEDIRI", "message": "held" }))
+        .enqueue(
+            "ping",
+            json!({ "client_id": "POLRES_KEDIRI", "message": "held" }),
+        )
         .await;
     let other = db
-        .enqueue("ping", json!({ "client_id": "POLRES_BLITAR", "message": "runs" }))
+        .enqueue(
+            "ping",
+            json!({ "client_id": "POLRES_BLITAR", "message": "runs" }),
+        )
         .await;
     db.wait_state(other, "done", 60).await;
     assert_eq!(db.state(held).await, "pending");

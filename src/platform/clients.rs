@@ -17,7 +17,9 @@ pub fn client_id(raw: &str) -> Result<&str, String> {
         return Err("client_id is empty".into());
     }
     if id.chars().count() > MAX_CLIENT_ID {
-        return Err(format!("client_id is longer than {MAX_CLIENT_ID} characters"));
+        return Err(format!(
+            "client_id is longer than {MAX_CLIENT_ID} characters"
+        ));
     }
     if id.chars().any(char::is_control) {
         return Err("client_id contains control characters".into());
@@ -49,10 +51,12 @@ pub async fn pause(pool: &PgPool, client_id: &str, by: &str) -> Result<PausedCli
     .bind(by)
     .execute(pool)
     .await?;
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE p.client_id = $1")))
-        .bind(client_id)
-        .fetch_one(pool)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE p.client_id = $1"
+    )))
+    .bind(client_id)
+    .fetch_one(pool)
+    .await
 }
 
 /// Resumes a client: `true` if it was paused. Wakes every queue's fetchers, as its jobs may
