@@ -10,7 +10,7 @@ use crate::{
     config::{ConfigError, Settings},
     domain::time::log_timestamp,
     http::{self, AppState},
-    platform::{self, jobs},
+    platform::{self, jobs, takeover},
     work::Ctx,
 };
 
@@ -39,8 +39,14 @@ enum Command {
     Schedule,
     /// serve + work + schedule in one process.
     All,
-    /// Apply database migrations (idempotent).
-    Migrate,
+    /// Apply database migrations (idempotent): takes over an empty or legacy Cicero_V2
+    /// database in one transaction; refuses (exit 2) a database that is neither.
+    Migrate {
+        /// Print what would be done (migrations, rewritten and locked tables, rows, an
+        /// estimate) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Migrate and load offline demo data.
     Demo,
     /// Enqueue and inspect jobs from the shell.
@@ -96,6 +102,9 @@ enum BenchCommand {
     Queue(crate::platform::bench::BenchArgs),
     /// One social sweep (fetch + likes) over many clients against a local fake RapidAPI.
     Sweep(crate::ingest::bench::SweepBenchArgs),
+    /// Legacy takeover: builds a large legacy database in a scratch database, migrates it
+    /// and reports upgrade and lock times (docs/benchmarks.md).
+    Migrate(crate::platform::bench_migrate::BenchMigrateArgs),
 }
 
 /// A failure with its exit code: 2 for configuration and usage errors, 1 otherwise.
@@ -246,14 +255,13 @@ fn queues_arg(queues: Vec<String>) -> Result<Vec<String>, Failure> {
 async fn run(command: Command) -> Result<(), Failure> {
     let s = Settings::from_env()?;
     match command {
-        Command::Migrate => {
+        Command::Migrate { dry_run } => {
             let pool = connect(&s).await?;
-            platform::migrate(&pool).await?;
-            println!("migrations applied");
+            migrate_command(&pool, dry_run).await?;
         }
         Command::Demo => {
             let pool = connect(&s).await?;
-            platform::migrate(&pool).await?;
+            platform::migrate(&pool).await.map_err(migrate_failure)?;
             crate::demo::load(&pool).await?;
             println!("demo data loaded");
             for line in crate::demo::ingest(&pool).await? {
@@ -337,6 +345,50 @@ async fn run(command: Command) -> Result<(), Failure> {
             let pool = connect(&s).await?;
             crate::ingest::bench::run(&s, pool, args).await?;
         }
+        Command::Bench(BenchCommand::Migrate(args)) => {
+            let pool = connect(&s).await?;
+            platform::bench_migrate::run(&s, &pool, args)
+                .await
+                .map_err(migrate_failure)?;
+        }
+    }
+    Ok(())
+}
+
+/// A refusal to touch an unknown database is a usage error (exit 2); anything else exit 1.
+fn migrate_failure(e: anyhow::Error) -> Failure {
+    match e.downcast_ref::<takeover::Refused>() {
+        Some(r) => usage(r.to_string()),
+        None => e.into(),
+    }
+}
+
+async fn migrate_command(pool: &PgPool, dry_run: bool) -> Result<(), Failure> {
+    if dry_run {
+        let plan = takeover::plan(pool).await?;
+        if let takeover::DbState::Unknown(why) = &plan.state {
+            return Err(usage(
+                takeover::Refused(format!("not a Cicero database: {why}")).to_string(),
+            ));
+        }
+        print!("{}", plan.render());
+        println!("dry run: nothing was changed");
+        return Ok(());
+    }
+    let out = takeover::migrate(pool).await.map_err(migrate_failure)?;
+    println!("database was: {}", out.state.describe());
+    if out.applied.is_empty() {
+        println!("nothing to apply: the database is up to date");
+    } else {
+        println!(
+            "applied {} in one transaction in {:.1} s",
+            out.applied
+                .iter()
+                .map(|v| format!("{v:04}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            out.elapsed.as_secs_f64()
+        );
     }
     Ok(())
 }

@@ -135,6 +135,9 @@ pub struct Messaging {
     pub smtp_pass: Option<String>,
     pub smtp_from: String,
     pub smtp_tls: SmtpTls,
+    /// `DNS_RESOLVER` (`host:port`) for the MX check of `/api/claim/validate-email`; absent: the
+    /// first `nameserver` of `/etc/resolv.conf`.
+    pub dns_resolver: Option<String>,
 }
 
 fn list(raw: Option<String>) -> Vec<String> {
@@ -189,6 +192,7 @@ fn messaging(get: &impl Fn(&str) -> Option<String>) -> Result<Messaging, ConfigE
         smtp_pass: get("SMTP_PASS"),
         smtp_from: get("SMTP_FROM").unwrap_or_else(|| "cicero@localhost".into()),
         smtp_tls,
+        dns_resolver: get("DNS_RESOLVER"),
     })
 }
 

@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod dns;
 pub mod domain;
 pub mod http;
 pub mod ingest;

@@ -124,6 +124,23 @@ pub async fn verified_email(
     c.get(verified_key(r, purpose, subject)).await
 }
 
+/// Marks `subject` verified with `email` for another [`VERIFIED_TTL`] (a successful claim
+/// update extends the verification, legacy §4(e)).
+pub async fn extend_verified(
+    r: &Redis,
+    purpose: &str,
+    subject: &str,
+    email: &str,
+) -> Result<(), redis::RedisError> {
+    let mut c = r.conn().await?;
+    c.set_ex::<_, _, ()>(
+        verified_key(r, purpose, subject),
+        email,
+        VERIFIED_TTL.as_secs(),
+    )
+    .await
+}
+
 /// Why a mail did not go.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {

@@ -741,3 +741,177 @@ async fn a_failing_post_is_listed_and_only_all_posts_failing_fails_the_job() {
     );
     db.drop_db().await;
 }
+
+// ---------- task broadcast after a fetch (legacy §3.1 step 7, §4c) ----------
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&db.pool)
+        .await
+        .expect(sql)
+}
+
+/// Runs the whatsapp queue (outbox transport) until `n` messages are sent.
+async fn send_whatsapp(db: &TestDb, n: i64) {
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(worker::run(
+        db.ctx(&[]),
+        vec!["whatsapp".into()],
+        stop.clone(),
+    ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while count(
+        db,
+        "SELECT count(*) FROM cicero.wa_outbox WHERE status = 'sent'",
+    )
+    .await
+        < n
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {n} sent messages"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+    task.await.expect("join").expect("worker ran cleanly");
+}
+
+const BROADCAST_HEAD: &str = "Mohon Ijin Komandan, Senior, Rekan Operator dan Personil pelaksana Tugas Likes dan komentar Sosial Media POLRES BRAVO.\n\nTugas Likes dan Komentar Konten Instagram dan Tiktok \nPOLRES BRAVO\n";
+const BROADCAST_TAIL: &str = "Jumlah konten Tiktok hari ini: 0 \nTotal komentar semua konten: 0\n\nRincian:\nSilahkan Melaksanakan Likes, Komentar dan Share.";
+
+#[tokio::test]
+async fn a_fetch_that_changes_todays_posts_broadcasts_the_tasks_once_and_not_after_17_15() {
+    let db = TestDb::new().await;
+    let server = MockServer::start().await;
+    client(&db, "POLRES_B", Some("polres.b"), None).await;
+    sqlx::query(
+        "UPDATE clients SET nama = 'Polres Bravo', client_group = '120363000000000001@g.us'
+          WHERE client_id = 'POLRES_B'",
+    )
+    .execute(&db.pool)
+    .await
+    .expect("group");
+    let posts = |items: Vec<Value>| {
+        Mock::given(method("GET"))
+            .and(path("/v1/posts"))
+            .respond_with(ok(json!({"data": {"items": items}, "has_more": false})))
+    };
+    posts(vec![
+        ig_post("MORN", MORNING),
+        ig_post("EARLY", EARLY_TODAY),
+    ])
+    .mount(&server)
+    .await;
+    let src = source(&db, &server);
+
+    // 10:05 WIB, two new posts: one broadcast to the group, both marked [BARU].
+    let r = fetch_posts::fetch(&db.pool, &src, "POLRES_B", Platform::Instagram, utc(NOW))
+        .await
+        .expect("fetch");
+    let b = fetch_posts::broadcast_tasks(&db.pool, "default", &r, utc(NOW))
+        .await
+        .expect("broadcast");
+    assert_eq!(b["sent"], json!(true), "{b}");
+    assert_eq!(b["to"], json!("120363000000000001@g.us"));
+
+    // The same fetch again (job still pending, then sent): nothing new.
+    let again = fetch_posts::fetch(&db.pool, &src, "POLRES_B", Platform::Instagram, utc(NOW))
+        .await
+        .expect("fetch");
+    let b2 = fetch_posts::broadcast_tasks(&db.pool, "default", &again, utc(NOW))
+        .await
+        .expect("broadcast");
+    assert_eq!(b2["sent"], json!(false), "{b2}");
+    send_whatsapp(&db, 1).await;
+    let b3 = fetch_posts::broadcast_tasks(&db.pool, "default", &again, utc(NOW))
+        .await
+        .expect("broadcast");
+    assert_eq!(b3["sent"], json!(false), "{b3}");
+    let texts: Vec<(String, String)> =
+        sqlx::query_as("SELECT chat_id, text FROM cicero.wa_outbox ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .expect("outbox");
+    let first = format!(
+        "{BROADCAST_HEAD}Jumlah konten Instagram hari ini: 2 \nTotal likes semua konten: 20 \n\nRincian:\n\
+         1. [BARU] https://www.instagram.com/p/EARLY (upload 00:01 WIB) : 10 likes\n\
+         2. [BARU] https://www.instagram.com/p/MORN (upload 08:00 WIB) : 10 likes\n{BROADCAST_TAIL}"
+    );
+    assert_eq!(texts, vec![("120363000000000001@g.us".to_string(), first)]);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM cicero.jobs WHERE kind = 'whatsapp_send'"
+        )
+        .await,
+        1
+    );
+
+    // 11:00 WIB a third post: the changed set is broadcast, only the new post is [BARU].
+    server.reset().await;
+    let noon_post = "2026-03-02T03:30:00Z"; // 10:30 WIB
+    posts(vec![
+        ig_post("MORN", MORNING),
+        ig_post("EARLY", EARLY_TODAY),
+        ig_post("NOON", noon_post),
+    ])
+    .mount(&server)
+    .await;
+    let eleven = utc("2026-03-02T04:00:00Z");
+    let r = fetch_posts::fetch(&db.pool, &src, "POLRES_B", Platform::Instagram, eleven)
+        .await
+        .expect("fetch");
+    let b4 = fetch_posts::broadcast_tasks(&db.pool, "default", &r, eleven)
+        .await
+        .expect("broadcast");
+    assert_eq!(b4["sent"], json!(true), "{b4}");
+    send_whatsapp(&db, 2).await;
+    let second: String =
+        sqlx::query_scalar("SELECT text FROM cicero.wa_outbox ORDER BY id DESC LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .expect("second");
+    assert_eq!(
+        second,
+        format!(
+            "{BROADCAST_HEAD}Jumlah konten Instagram hari ini: 3 \nTotal likes semua konten: 30 \n\nRincian:\n\
+             1. https://www.instagram.com/p/EARLY (upload 00:01 WIB) : 10 likes\n\
+             2. https://www.instagram.com/p/MORN (upload 08:00 WIB) : 10 likes\n\
+             3. [BARU] https://www.instagram.com/p/NOON (upload 10:30 WIB) : 10 likes\n{BROADCAST_TAIL}"
+        )
+    );
+
+    // 17:20 WIB a fourth post: stored, but no broadcast after the 17:15 cutoff.
+    server.reset().await;
+    posts(vec![
+        ig_post("MORN", MORNING),
+        ig_post("EARLY", EARLY_TODAY),
+        ig_post("NOON", noon_post),
+        ig_post("EVE", "2026-03-02T10:10:00Z"),
+    ])
+    .mount(&server)
+    .await;
+    let late = utc("2026-03-02T10:20:00Z");
+    let r = fetch_posts::fetch(&db.pool, &src, "POLRES_B", Platform::Instagram, late)
+        .await
+        .expect("fetch");
+    assert_eq!(r["new"].as_u64(), Some(1), "{r}");
+    let b5 = fetch_posts::broadcast_tasks(&db.pool, "default", &r, late)
+        .await
+        .expect("broadcast");
+    assert_eq!(b5["sent"], json!(false), "{b5}");
+    assert!(
+        b5["reason"].as_str().unwrap_or_default().contains("17:15"),
+        "{b5}"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM cicero.jobs WHERE kind = 'whatsapp_send'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM cicero.wa_outbox").await, 2);
+}

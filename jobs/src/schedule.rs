@@ -63,6 +63,7 @@ pub fn entries() -> Vec<CronEntry> {
         },
     ];
     v.extend(digest_entries());
+    v.extend(dir_request_entries());
     v
 }
 
@@ -160,6 +161,122 @@ fn digest_entries() -> Vec<CronEntry> {
     ]
 }
 
+/// The other legacy dirRequest crons of §3.2 that send recaps, as directorate digests (likes =
+/// menu 6's population, comments = menu 9's); each entry switchable alone or by its legacy key.
+/// Not built: menus 28/29/34/35/30 (Excel files and the weekly/monthly plan), the WA reminder
+/// and the Satbinmas official media recap.
+fn dir_request_entries() -> Vec<CronEntry> {
+    const BIDHUMAS: &str = "./src/cron/dirRequest/cronDirRequestBidhumasEvening.js";
+    const SUPER_DAILY: &str = "./src/cron/dirRequest/cronDirRequestDitbinmasSuperAdminDaily.js";
+    const ABSENSI_TODAY: &str = "./src/cron/dirRequest/cronDirRequestDitbinmasAbsensiToday.js";
+    macro_rules! dir {
+        ($name:literal, $legacy:expr, $cron:literal, $client:literal, $report:literal, $slot:literal, $to:expr) => {
+            CronEntry {
+                name: $name,
+                legacy_key: Some($legacy),
+                cron: $cron,
+                kind: "send_digest",
+                payload: || json!({"client_id": $client, "report": $report, "slot": $slot, "recipients": $to}),
+            }
+        };
+    }
+    vec![
+        // BIDHUMAS evening (15:45, 20:15, 22:15): to its group and each client_super.
+        dir!(
+            "bidhumas_evening_likes_1545",
+            BIDHUMAS,
+            "0 45 15 * * *",
+            "BIDHUMAS",
+            "directorate_likes",
+            "15:45",
+            ["group", "super"]
+        ),
+        dir!(
+            "bidhumas_evening_comments_1545",
+            BIDHUMAS,
+            "0 45 15 * * *",
+            "BIDHUMAS",
+            "directorate_comments",
+            "15:45",
+            ["group", "super"]
+        ),
+        dir!(
+            "bidhumas_evening_likes_2015",
+            BIDHUMAS,
+            "0 15 20 * * *",
+            "BIDHUMAS",
+            "directorate_likes",
+            "20:15",
+            ["group", "super"]
+        ),
+        dir!(
+            "bidhumas_evening_comments_2015",
+            BIDHUMAS,
+            "0 15 20 * * *",
+            "BIDHUMAS",
+            "directorate_comments",
+            "20:15",
+            ["group", "super"]
+        ),
+        dir!(
+            "bidhumas_evening_likes_2215",
+            BIDHUMAS,
+            "0 15 22 * * *",
+            "BIDHUMAS",
+            "directorate_likes",
+            "22:15",
+            ["group", "super"]
+        ),
+        dir!(
+            "bidhumas_evening_comments_2215",
+            BIDHUMAS,
+            "0 15 22 * * *",
+            "BIDHUMAS",
+            "directorate_comments",
+            "22:15",
+            ["group", "super"]
+        ),
+        // DITBINMAS super admins daily (18:20).
+        dir!(
+            "ditbinmas_super_daily_likes",
+            SUPER_DAILY,
+            "0 20 18 * * *",
+            "DITBINMAS",
+            "directorate_likes",
+            "18:20",
+            ["super"]
+        ),
+        dir!(
+            "ditbinmas_super_daily_comments",
+            SUPER_DAILY,
+            "0 20 18 * * *",
+            "DITBINMAS",
+            "directorate_comments",
+            "18:20",
+            ["super"]
+        ),
+        // DITBINMAS absensi today (18:24) to the one number the legacy hard-coded.
+        dir!(
+            "ditbinmas_absensi_today_likes",
+            ABSENSI_TODAY,
+            "0 24 18 * * *",
+            "DITBINMAS",
+            "directorate_likes",
+            "18:24",
+            ["081331780006"]
+        ),
+        dir!(
+            "ditbinmas_absensi_today_comments",
+            ABSENSI_TODAY,
+            "0 24 18 * * *",
+            "DITBINMAS",
+            "directorate_comments",
+            "18:24",
+            ["081331780006"]
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -179,5 +296,76 @@ mod tests {
                 e.name
             );
         }
+    }
+
+    #[test]
+    fn dir_request_crons_are_directorate_digests_at_the_legacy_times() {
+        let all = super::entries();
+        let find = |name: &str| {
+            all.iter()
+                .find(|e| e.name == name)
+                .unwrap_or_else(|| panic!("no entry {name}"))
+        };
+        let cases = [
+            (
+                "bidhumas_evening_likes_1545",
+                "0 45 15 * * *",
+                "BIDHUMAS",
+                "directorate_likes",
+                "15:45",
+                vec!["group", "super"],
+            ),
+            (
+                "bidhumas_evening_comments_2015",
+                "0 15 20 * * *",
+                "BIDHUMAS",
+                "directorate_comments",
+                "20:15",
+                vec!["group", "super"],
+            ),
+            (
+                "bidhumas_evening_comments_2215",
+                "0 15 22 * * *",
+                "BIDHUMAS",
+                "directorate_comments",
+                "22:15",
+                vec!["group", "super"],
+            ),
+            (
+                "ditbinmas_super_daily_comments",
+                "0 20 18 * * *",
+                "DITBINMAS",
+                "directorate_comments",
+                "18:20",
+                vec!["super"],
+            ),
+            (
+                "ditbinmas_absensi_today_likes",
+                "0 24 18 * * *",
+                "DITBINMAS",
+                "directorate_likes",
+                "18:24",
+                vec!["081331780006"],
+            ),
+        ];
+        for (name, cron, client, report, slot, to) in cases {
+            let e = find(name);
+            assert_eq!((e.cron, e.kind), (cron, "send_digest"), "{name}");
+            assert!(
+                e.legacy_key
+                    .is_some_and(|k| k.starts_with("./src/cron/dirRequest/")),
+                "{name}"
+            );
+            assert_eq!(
+                (e.payload)(),
+                serde_json::json!({"client_id": client, "report": report, "slot": slot, "recipients": to}),
+                "{name}"
+            );
+        }
+        let mut names: Vec<&str> = all.iter().map(|e| e.name).collect();
+        names.sort();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n, "entry names are unique (each is a switch)");
     }
 }

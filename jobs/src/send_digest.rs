@@ -10,7 +10,8 @@ pub struct SendDigest {
     /// A client id, or `*` for every active org client with the report's platform enabled
     /// (the job then fans out one `send_digest` per client).
     pub client_id: String,
-    /// `likes` (Instagram) or `comments` (TikTok).
+    /// `likes` (Instagram) or `comments` (TikTok) org recaps; `directorate_likes` /
+    /// `directorate_comments`: per-Polres recaps of the users holding the directorate's role.
     pub report: String,
     /// Who gets it: any of `group`, `operator`, `super`, `admin`, or literal numbers/group
     /// ids. Default: `group`, `operator`, `super` (legacy engagement recap).

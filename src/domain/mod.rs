@@ -1,5 +1,6 @@
 //! Pure rules, no I/O: time, usernames, ordering, attendance and recap texts.
 pub mod attendance;
+pub mod claim;
 pub mod ordering;
 pub mod recap;
 pub mod time;

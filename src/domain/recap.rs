@@ -212,24 +212,66 @@ pub fn directorate_likes_recap(
     units: &[UnitSummary],
     at: DateTime<Utc>,
 ) -> String {
+    directorate_recap(
+        Platform::Instagram,
+        directorate_nama,
+        None,
+        post_ids,
+        units,
+        at,
+    )
+}
+
+/// The direktorat comments recap (TikTok). The legacy doc gives no layout for it; this is the
+/// likes layout with the TikTok words (`Komentar TikTok`, `Username TikTok`) and TikTok links
+/// (see docs/domain.md). `units` ordered with [`crate::domain::attendance::UnitOrder::Comments`].
+pub fn directorate_comments_recap(
+    directorate_nama: &str,
+    client_tiktok: Option<&str>,
+    post_ids: &[String],
+    units: &[UnitSummary],
+    at: DateTime<Utc>,
+) -> String {
+    directorate_recap(
+        Platform::TikTok,
+        directorate_nama,
+        client_tiktok,
+        post_ids,
+        units,
+        at,
+    )
+}
+
+fn directorate_recap(
+    platform: Platform,
+    directorate_nama: &str,
+    client_tiktok: Option<&str>,
+    post_ids: &[String],
+    units: &[UnitSummary],
+    at: DateTime<Utc>,
+) -> String {
     if post_ids.is_empty() {
-        return no_content(Platform::Instagram, directorate_nama);
+        return no_content(platform, directorate_nama);
     }
+    let (heading, account) = match platform {
+        Platform::Instagram => ("Likes Instagram", "Instagram"),
+        Platform::TikTok => ("Komentar TikTok", "TikTok"),
+    };
     let c = RecapClock::at(at);
     let t = sum_units(units);
     let links: Vec<String> = post_ids
         .iter()
-        .map(|id| post_link(Platform::Instagram, None, id))
+        .map(|id| post_link(platform, client_tiktok, id))
         .collect();
     let mut s = format!(
-        "Mohon ijin Komandan,\n\n📋 Rekap Akumulasi Likes Instagram\n*{directorate_nama}\n{}*, {}\nJam: {}\n\n\
+        "Mohon ijin Komandan,\n\n📋 Rekap Akumulasi {heading}\n*{directorate_nama}\n{}*, {}\nJam: {}\n\n\
          *Jumlah Konten :* {}\n*Daftar Link Konten :*\n{}\n\n\
          *Jumlah Total Personil :* {} pers\n\
          ✅ *Sudah melaksanakan :* {} pers\n\
          - ✅ Melaksanakan lengkap : {} pers\n\
          - ⚠️ Melaksanakan kurang lengkap : {} pers\n\
          ❌ *Belum melaksanakan :* {} pers\n\
-         ⚠️❌ *Belum Update Username Instagram :* {} pers",
+         ⚠️❌ *Belum Update Username {account} :* {} pers",
         c.hari,
         c.tanggal,
         c.jam,
@@ -246,7 +288,7 @@ pub fn directorate_likes_recap(
         s.push_str(&format!(
             "\n\n{}. {}\n*Jumlah Personil :* {} pers\n*Sudah Melaksanakan :* {} pers\n\
              - Melaksanakan lengkap : {} pers\n- Melaksanakan kurang lengkap : {} pers\n\
-             *Belum melaksanakan :* {} pers\n*Belum Update Username Instagram :* {} pers",
+             *Belum melaksanakan :* {} pers\n*Belum Update Username {account} :* {} pers",
             i + 1,
             u.nama,
             u.total,
@@ -769,6 +811,194 @@ Silahkan Melaksanakan Likes, Komentar dan Share."
         assert_eq!(
             post_link(Platform::TikTok, Some("@Akun"), "5"),
             "https://www.tiktok.com/@akun/video/5"
+        );
+    }
+}
+
+/// Jakarta time from which the fetch no longer broadcasts tasks (legacy `isAfterSendCutoff`:
+/// Jakarta time ≥ 17:15).
+pub const BROADCAST_CUTOFF: (u32, u32) = (17, 15);
+
+/// Whether a task broadcast may still go out at `now` (strictly before 17:15 WIB).
+pub fn before_broadcast_cutoff(now: DateTime<Utc>) -> bool {
+    let t = now.with_timezone(&Jakarta);
+    (t.hour(), t.minute()) < BROADCAST_CUTOFF
+}
+
+/// Idempotency key of a task broadcast: client, Jakarta day, the set of today's posts (order
+/// and duplicates do not matter) and the chat. Same set → same key → never broadcast twice.
+pub fn broadcast_key(
+    client_id: &str,
+    day: chrono::NaiveDate,
+    instagram: &[String],
+    tiktok: &[String],
+    chat: &str,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let mut ids: Vec<String> = instagram
+        .iter()
+        .map(|i| format!("ig:{i}"))
+        .chain(tiktok.iter().map(|i| format!("tt:{i}")))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let digest = Sha256::digest(ids.join("\n").as_bytes());
+    let set = hex::encode(&digest[..8]);
+    format!("broadcast:{}:{day}:{set}:{chat}", client_id.to_lowercase())
+}
+
+#[cfg(test)]
+mod broadcast_tests {
+    use super::*;
+    use crate::domain::time::jakarta;
+
+    #[test]
+    fn the_cutoff_is_17_15_jakarta_exclusive() {
+        let cases = [
+            ((6, 0, 0), true),
+            ((17, 14, 59), true),
+            ((17, 15, 0), false),
+            ((17, 16, 0), false),
+            ((23, 59, 0), false),
+            ((0, 0, 0), true),
+        ];
+        for ((h, m, s), want) in cases {
+            let at = jakarta(2026, 3, 2, h, m, s).expect("valid time");
+            assert_eq!(before_broadcast_cutoff(at), want, "{h:02}:{m:02}:{s:02}");
+        }
+    }
+
+    #[test]
+    fn the_broadcast_key_depends_on_the_set_only() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let g = "120363000000000001@g.us";
+        let base = broadcast_key("POLRES_A", day, &s(&["A", "B"]), &s(&["7"]), g);
+        assert!(base.starts_with("broadcast:polres_a:2026-03-02:"), "{base}");
+        assert!(base.ends_with(":120363000000000001@g.us"), "{base}");
+        // Order, duplicates and the client id's case do not change the key.
+        assert_eq!(
+            broadcast_key("polres_a", day, &s(&["B", "A", "A"]), &s(&["7"]), g),
+            base
+        );
+        // Another post, a removed post, a post moving platform, another day or chat do.
+        let other = [
+            broadcast_key("POLRES_A", day, &s(&["A", "B", "C"]), &s(&["7"]), g),
+            broadcast_key("POLRES_A", day, &s(&["A"]), &s(&["7"]), g),
+            broadcast_key("POLRES_A", day, &s(&["A", "B", "7"]), &s(&[]), g),
+            broadcast_key(
+                "POLRES_A",
+                day.succ_opt().expect("day"),
+                &s(&["A", "B"]),
+                &s(&["7"]),
+                g,
+            ),
+            broadcast_key(
+                "POLRES_A",
+                day,
+                &s(&["A", "B"]),
+                &s(&["7"]),
+                "120363000000000002@g.us",
+            ),
+        ];
+        for k in other {
+            assert_ne!(k, base);
+        }
+    }
+}
+
+#[cfg(test)]
+mod directorate_comments_tests {
+    use super::*;
+    use crate::domain::attendance::tests::{member, post};
+    use crate::domain::attendance::{UnitOrder, directorate_report};
+    use crate::domain::time::jakarta;
+
+    #[test]
+    fn directorate_comments_recap_literal() {
+        let mut m = vec![
+            member("1", "ZAKI", "BRIPDA", "SAT BINMAS", "BANIT", Some("zaki")),
+            member("2", "XENA", "IPDA", "BAG OPS", "KABAG OPS", None),
+            member("3", "YANI", "AKP", "SAT BINMAS", "KASAT", Some("@Yani")),
+            member("9", "BAYU", "BRIPTU", "", "", Some("bayu")),
+        ];
+        m[1].client_id = "DITBINMAS".into();
+        m[3].client_id = "POLRES_B".into();
+        let info = |id: &str, nama: &str| ClientInfo {
+            client_id: id.into(),
+            nama: nama.into(),
+            tiktok: None,
+        };
+        let clients = [
+            info("POLRES_A", "POLRES A"),
+            info("DITBINMAS", "DIREKTORAT BINMAS"),
+            info("POLRES_B", "POLRES B"),
+        ];
+        // 3 videos: ceil(3/2) = 2 comments is "lengkap".
+        let posts = [
+            post("a", &["@yani", "zaki"]),
+            post("b", &["yani"]),
+            post("c", &["@bayu"]),
+        ];
+        let units = directorate_report(
+            &m,
+            &clients,
+            &posts,
+            Platform::TikTok,
+            UnitOrder::Comments,
+            "DITBINMAS",
+        );
+        let ids: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let at = jakarta(2026, 2, 7, 23, 32, 8).expect("valid time");
+        let text =
+            directorate_comments_recap("DIREKTORAT BINMAS", Some("@DitBinmas"), &ids, &units, at);
+        let want = "Mohon ijin Komandan,
+
+📋 Rekap Akumulasi Komentar TikTok
+*DIREKTORAT BINMAS
+Sabtu*, 7/2/2026
+Jam: 23.32.08
+
+*Jumlah Konten :* 3
+*Daftar Link Konten :*
+https://www.tiktok.com/@ditbinmas/video/a
+https://www.tiktok.com/@ditbinmas/video/b
+https://www.tiktok.com/@ditbinmas/video/c
+
+*Jumlah Total Personil :* 4 pers
+✅ *Sudah melaksanakan :* 3 pers
+- ✅ Melaksanakan lengkap : 1 pers
+- ⚠️ Melaksanakan kurang lengkap : 2 pers
+❌ *Belum melaksanakan :* 1 pers
+⚠️❌ *Belum Update Username TikTok :* 1 pers
+
+1. DIREKTORAT BINMAS
+*Jumlah Personil :* 1 pers
+*Sudah Melaksanakan :* 0 pers
+- Melaksanakan lengkap : 0 pers
+- Melaksanakan kurang lengkap : 0 pers
+*Belum melaksanakan :* 1 pers
+*Belum Update Username TikTok :* 1 pers
+
+2. POLRES A
+*Jumlah Personil :* 2 pers
+*Sudah Melaksanakan :* 2 pers
+- Melaksanakan lengkap : 1 pers
+- Melaksanakan kurang lengkap : 1 pers
+*Belum melaksanakan :* 0 pers
+*Belum Update Username TikTok :* 0 pers
+
+3. POLRES B
+*Jumlah Personil :* 1 pers
+*Sudah Melaksanakan :* 1 pers
+- Melaksanakan lengkap : 0 pers
+- Melaksanakan kurang lengkap : 1 pers
+*Belum melaksanakan :* 0 pers
+*Belum Update Username TikTok :* 0 pers";
+        assert_eq!(text, want);
+        assert_eq!(
+            directorate_comments_recap("DIREKTORAT BINMAS", None, &[], &units, at),
+            "Tidak ada konten pada akun Official TikTok  *DIREKTORAT BINMAS* hari ini."
         );
     }
 }

@@ -14,7 +14,7 @@ use crate::{
         attendance::{
             ClientInfo, Member, PostEngagement, UnitOrder, directorate_report, org_report,
         },
-        recap::{RecapMode, directorate_likes_recap, org_recap},
+        recap::{RecapMode, directorate_comments_recap, directorate_likes_recap, org_recap},
         time::{jakarta_day, jakarta_day_window},
         username::Platform,
     },
@@ -35,6 +35,7 @@ pub enum Report {
     Comments,
     /// Direktorat likes recap per Polres (users holding the directorate's role).
     DirectorateLikes,
+    DirectorateComments,
 }
 
 impl Report {
@@ -43,8 +44,9 @@ impl Report {
             "likes" => Ok(Report::Likes),
             "comments" => Ok(Report::Comments),
             "directorate_likes" => Ok(Report::DirectorateLikes),
+            "directorate_comments" => Ok(Report::DirectorateComments),
             other => Err(JobError::Permanent(format!(
-                "report {other:?} is not likes, comments or directorate_likes"
+                "report {other:?} is not likes, comments, directorate_likes or directorate_comments"
             ))),
         }
     }
@@ -140,7 +142,7 @@ async fn fan_out(
     not_after: DateTime<Utc>,
 ) -> Result<Value, JobError> {
     let platform_on = match report {
-        Report::Comments => "COALESCE(client_tiktok_status, true)",
+        Report::Comments | Report::DirectorateComments => "COALESCE(client_tiktok_status, true)",
         _ => "COALESCE(client_insta_status, true)",
     };
     let clients: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -369,8 +371,13 @@ async fn build_text(
                 &[],
             ))
         }
-        Report::DirectorateLikes => {
-            let posts = todays_posts(pool, Platform::Instagram, &client.client_id, now).await?;
+        Report::DirectorateLikes | Report::DirectorateComments => {
+            let (platform, order) = if report == Report::DirectorateLikes {
+                (Platform::Instagram, UnitOrder::Likes)
+            } else {
+                (Platform::TikTok, UnitOrder::Comments)
+            };
+            let posts = todays_posts(pool, platform, &client.client_id, now).await?;
             let members = members_with_role(pool, &client.client_id, None).await?;
             let clients: Vec<(String, String, Option<String>)> = sqlx::query_as(
                 "SELECT client_id, nama, client_tiktok FROM clients
@@ -393,12 +400,23 @@ async fn build_text(
                 &members,
                 &clients,
                 &posts,
-                Platform::Instagram,
-                UnitOrder::Likes,
+                platform,
+                order,
                 &client.client_id,
             );
             let ids: Vec<String> = posts.iter().map(|p| p.id.clone()).collect();
-            Ok(directorate_likes_recap(&client.nama, &ids, &units, now))
+            Ok(match report {
+                Report::DirectorateLikes => {
+                    directorate_likes_recap(&client.nama, &ids, &units, now)
+                }
+                _ => directorate_comments_recap(
+                    &client.nama,
+                    client.client_tiktok.as_deref(),
+                    &ids,
+                    &units,
+                    now,
+                ),
+            })
         }
     }
 }
