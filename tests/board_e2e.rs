@@ -19,6 +19,13 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The WebDriver key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long any page condition may take to hold. Generous on purpose: this is not a timing
+/// test, and inside the whole suite on two cores a page load, an API call or a WebDriver
+/// command can take seconds. Every wait polls for its condition and returns as soon as it
+/// holds, so the deadline only matters when something is really wrong.
+const UI_WAIT: Duration = Duration::from_secs(60);
+/// Seconds a job may take to reach a state (it runs in the `cicero all` under test).
+const JOB_WAIT: u64 = 120;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -50,7 +57,7 @@ impl Browser {
             .expect("start chromedriver");
         let root = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + UI_WAIT;
         loop {
             let ready = http.get(format!("{root}/status")).send().await;
             if let Ok(r) = ready
@@ -141,25 +148,28 @@ impl Browser {
             .unwrap_or_default()
     }
 
-    /// Waits for an element to appear; panics with the page text after `secs`.
-    async fn wait(&self, css: &str, secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
+    /// Waits for an element to appear; panics with the page text after [`UI_WAIT`].
+    async fn wait(&self, css: &str) -> String {
+        let deadline = Instant::now() + UI_WAIT;
         loop {
             if let Some(e) = self.find_all(css).await.into_iter().next() {
                 return e;
             }
             if Instant::now() > deadline {
                 let text = self.js("return document.body.innerText", json!([])).await;
-                panic!("{css} did not appear within {secs}s; page: {text}");
+                panic!("{css} did not appear within {UI_WAIT:?}; page: {text}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
-    async fn wait_gone(&self, css: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
+    async fn wait_gone(&self, css: &str) {
+        let deadline = Instant::now() + UI_WAIT;
         while !self.find_all(css).await.is_empty() {
-            assert!(Instant::now() < deadline, "{css} still there after {secs}s");
+            assert!(
+                Instant::now() < deadline,
+                "{css} still there after {UI_WAIT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -167,9 +177,9 @@ impl Browser {
     /// Clicks an element. A live refresh may replace it between finding and clicking ("stale
     /// element reference"): then it is found again.
     async fn click(&self, css: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + UI_WAIT;
         loop {
-            let e = self.wait(css, 10).await;
+            let e = self.wait(css).await;
             let r = self.cmd("POST", &format!("/element/{e}/click"), None).await;
             match r.get("error").and_then(Value::as_str) {
                 None => return,
@@ -180,7 +190,7 @@ impl Browser {
     }
 
     async fn type_into(&self, css: &str, text: &str) {
-        let e = self.wait(css, 10).await;
+        let e = self.wait(css).await;
         self.cmd(
             "POST",
             &format!("/element/{e}/value"),
@@ -190,13 +200,13 @@ impl Browser {
     }
 
     async fn clear(&self, css: &str) {
-        let e = self.wait(css, 10).await;
+        let e = self.wait(css).await;
         self.cmd("POST", &format!("/element/{e}/clear"), None).await;
     }
 
     /// The rendered text of an element, read in the page (never a stale reference).
     async fn text(&self, css: &str) -> String {
-        self.wait(css, 10).await;
+        self.wait(css).await;
         self.js(
             "const e = document.querySelector(arguments[0]); return e ? e.innerText : ''",
             json!([css]),
@@ -207,8 +217,8 @@ impl Browser {
         .to_string()
     }
 
-    async fn wait_text(&self, css: &str, want: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
+    async fn wait_text(&self, css: &str, want: &str) {
+        let deadline = Instant::now() + UI_WAIT;
         loop {
             let got = self.text(css).await;
             if got.contains(want) {
@@ -216,7 +226,7 @@ impl Browser {
             }
             assert!(
                 Instant::now() < deadline,
-                "{css} says {got:?}, expected {want:?} within {secs}s"
+                "{css} says {got:?}, expected {want:?} within {UI_WAIT:?}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -305,6 +315,17 @@ async fn seed_whatsapp_and_tenant(db: &TestDb) -> (i64, i64) {
     (wa, tenant)
 }
 
+/// An API call as a script would make it (the board is not the only client).
+async fn api_post(base: &str, path: &str) {
+    let res = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("API call");
+    assert!(res.status().is_success(), "POST {path}: {}", res.status());
+}
+
 async fn scalar_bool(db: &TestDb, sql: &'static str, arg: &str) -> Option<bool> {
     sqlx::query_scalar(sql)
         .bind(arg)
@@ -314,7 +335,7 @@ async fn scalar_bool(db: &TestDb, sql: &'static str, arg: &str) -> Option<bool> 
 }
 
 async fn wait_db(db: &TestDb, what: &str, sql: &'static str, arg: &str, want: Option<bool>) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + UI_WAIT;
     loop {
         let got = scalar_bool(db, sql, arg).await;
         if got == want {
@@ -359,7 +380,7 @@ async fn operator_board_in_headless_chromium() {
         ],
     );
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + UI_WAIT;
     while reqwest::get(format!("{base}/")).await.is_err() {
         assert!(Instant::now() < deadline, "cicero all did not listen");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -369,34 +390,34 @@ async fn operator_board_in_headless_chromium() {
 
     // Log in.
     b.goto(&format!("{base}/board/")).await;
-    b.wait("#login-token", 10).await;
+    b.wait("#login-token").await;
     b.screenshot("01-login").await;
     b.type_into("#login-token", TOKEN).await;
     b.type_into("#login-name", "Rina").await;
     b.click("#login-submit").await;
-    b.wait("[data-queue=diagnostics]", 10).await;
-    b.wait_text("#live", "live", 10).await;
+    b.wait("[data-queue=diagnostics]").await;
+    b.wait_text("#live", "live").await;
     b.screenshot("02-overview").await;
 
     // See the failed job, open it, retry it; it turns done without a reload (SSE).
     b.goto(&format!("{base}/board/#/jobs?state=failed")).await;
-    b.wait(&format!("tr[data-job-id='{failed}']"), 10).await;
+    b.wait(&format!("tr[data-job-id='{failed}']")).await;
     b.screenshot("03-jobs-failed").await;
     b.click(&format!("tr[data-job-id='{failed}'] td:nth-child(3)"))
         .await;
-    b.wait_text("#job-state", "failed", 10).await;
-    b.wait_text("#last-error", "HTTP 429", 10).await;
+    b.wait_text("#job-state", "failed").await;
+    b.wait_text("#last-error", "HTTP 429").await;
     b.screenshot("04-job-failed").await;
     b.js("window.__sameDocument = true", json!([])).await;
     b.click("#btn-retry").await;
-    b.wait_text("#job-state", "done", 30).await;
+    b.wait_text("#job-state", "done").await;
     assert_eq!(
         b.js("return window.__sameDocument === true", json!([]))
             .await,
         json!(true),
         "the page was reloaded"
     );
-    b.wait_text("#result", "recap POLRES_KEDIRI", 10).await;
+    b.wait_text("#result", "recap POLRES_KEDIRI").await;
     b.screenshot("05-job-done").await;
     assert_eq!(db.state(failed).await, "done");
 
@@ -404,24 +425,24 @@ async fn operator_board_in_headless_chromium() {
     b.goto(&format!("{base}/board/#/jobs?state=failed&q=bulk-me"))
         .await;
     for id in &bulk {
-        b.wait(&format!("tr[data-job-id='{id}']"), 10).await;
+        b.wait(&format!("tr[data-job-id='{id}']")).await;
     }
     b.click("#bulk-retry").await;
-    b.wait("#confirm[open]", 10).await;
-    b.wait_text("#confirm-text", "Retry 3 of 3 matching jobs", 5)
+    b.wait("#confirm[open]").await;
+    b.wait_text("#confirm-text", "Retry 3 of 3 matching jobs")
         .await;
     b.screenshot("06-bulk-confirm").await;
     b.click("#confirm-ok").await;
     for id in &bulk {
-        db.wait_state(*id, "done", 30).await;
+        db.wait_state(*id, "done", JOB_WAIT).await;
     }
-    b.wait_gone("tr[data-job-id]", 15).await;
+    b.wait_gone("tr[data-job-id]").await;
     b.screenshot("07-bulk-done").await;
 
     // Pause and resume a queue.
     b.goto(&format!("{base}/board/#/overview")).await;
     b.click("[data-pause=diagnostics]").await;
-    b.wait("[data-queue=diagnostics] [data-paused]", 10).await;
+    b.wait("[data-queue=diagnostics] [data-paused]").await;
     wait_db(
         &db,
         "paused",
@@ -432,8 +453,7 @@ async fn operator_board_in_headless_chromium() {
     .await;
     b.screenshot("08-queue-paused").await;
     b.click("[data-resume=diagnostics]").await;
-    b.wait_gone("[data-queue=diagnostics] [data-paused]", 10)
-        .await;
+    b.wait_gone("[data-queue=diagnostics] [data-paused]").await;
     wait_db(
         &db,
         "resumed",
@@ -445,12 +465,9 @@ async fn operator_board_in_headless_chromium() {
 
     // Switch a schedule off.
     b.goto(&format!("{base}/board/#/schedules")).await;
-    b.wait(
-        "tr[data-schedule=prune_jobs] input[data-toggle=prune_jobs]:checked",
-        10,
-    )
-    .await;
-    b.wait_text("tr[data-schedule=backup_db]", "04:00:00 WIB", 5)
+    b.wait("tr[data-schedule=prune_jobs] input[data-toggle=prune_jobs]:checked")
+        .await;
+    b.wait_text("tr[data-schedule=backup_db]", "04:00:00 WIB")
         .await;
     b.click("input[data-toggle=prune_jobs]").await;
     wait_db(
@@ -461,22 +478,19 @@ async fn operator_board_in_headless_chromium() {
         Some(false),
     )
     .await;
-    b.wait(
-        "tr[data-schedule=prune_jobs] input[data-toggle=prune_jobs]:not(:checked)",
-        10,
-    )
-    .await;
+    b.wait("tr[data-schedule=prune_jobs] input[data-toggle=prune_jobs]:not(:checked)")
+        .await;
     // Run it now anyway: its job becomes the entry's last run.
     b.click("[data-run=prune_jobs]").await;
-    b.wait("#confirm[open]", 10).await;
+    b.wait("#confirm[open]").await;
     b.click("#confirm-ok").await;
-    b.wait("tr[data-schedule=prune_jobs] a[href^='#/job/']", 15)
+    b.wait("tr[data-schedule=prune_jobs] a[href^='#/job/']")
         .await;
     b.screenshot("09-schedules").await;
 
     // Every action is in the audit log, with the operator's name.
     b.goto(&format!("{base}/board/#/audit")).await;
-    b.wait("#audit", 10).await;
+    b.wait("#audit").await;
     for action in [
         "job.retry",
         "jobs.bulk_retry",
@@ -486,7 +500,7 @@ async fn operator_board_in_headless_chromium() {
         "schedule.run",
         "api-token (Rina)",
     ] {
-        b.wait_text("#audit", action, 10).await;
+        b.wait_text("#audit", action).await;
     }
     b.screenshot("10-audit").await;
 
@@ -498,24 +512,76 @@ async fn operator_board_in_headless_chromium() {
             json!({ "to": "081234567890", "text": "Rekap dari board", "idempotency_key": "board-e2e-1" }),
         )
         .await;
-    db.wait_state(sent, "done", 30).await;
+    db.wait_state(sent, "done", JOB_WAIT).await;
     b.goto(&format!("{base}/board/#/limits")).await;
-    b.wait("#limits", 10).await;
-    b.wait("#wa-sessions", 10).await;
-    b.wait_text("#wa-outbox", "Rekap dari board", 10).await;
-    b.wait_text("#wa-outbox", "6281234567890@c.us", 10).await;
+    b.wait("#limits").await;
+    b.wait("#wa-sessions").await;
+    b.wait_text("#wa-outbox", "Rekap dari board").await;
+    b.wait_text("#wa-outbox", "6281234567890@c.us").await;
     b.screenshot("11-limits-whatsapp").await;
     b.goto(&format!("{base}/board/#/tenants?client_id=POLRES_KEDIRI"))
         .await;
-    b.wait("#tenant-retry", 10).await;
-    b.wait(&format!("tr[data-job-id='{tenant}']"), 10).await;
+    b.wait("#tenant-retry").await;
+    b.wait(&format!("tr[data-job-id='{tenant}']")).await;
     b.screenshot("12-tenant").await;
+
+    // Pause one client: its jobs wait, new ones too, while another client's run; resuming
+    // releases them.
+    b.click("#tenant-pause").await;
+    b.wait("#confirm[open]").await;
+    b.wait_text("#confirm-text", "Pause every job of POLRES_KEDIRI")
+        .await;
+    b.click("#confirm-ok").await;
+    b.wait("#tenant-paused").await;
+    wait_db(
+        &db,
+        "client paused",
+        "SELECT true FROM cicero.paused_clients WHERE client_id = $1",
+        "POLRES_KEDIRI",
+        Some(true),
+    )
+    .await;
+    // The held job is the older one: a worker ignoring the pause would run it first.
+    let held = db
+        .enqueue(
+            "ping",
+            json!({ "client_id": "POLRES_KEDIRI", "message": "held" }),
+        )
+        .await;
+    let other = db
+        .enqueue(
+            "ping",
+            json!({ "client_id": "POLRES_BLITAR", "message": "runs" }),
+        )
+        .await;
+    db.wait_state(other, "done", JOB_WAIT).await;
+    assert_eq!(db.state(held).await, "pending", "a paused client's job ran");
+    b.wait(&format!("tr[data-job-id='{held}']")).await;
+    b.wait_text("#tenant-state", "holding 1 pending job").await;
+    b.screenshot("12-tenant-paused").await;
+    b.click("#tenant-resume").await;
+    b.wait_gone("#tenant-paused").await;
+    wait_db(
+        &db,
+        "client resumed",
+        "SELECT true FROM cicero.paused_clients WHERE client_id = $1",
+        "POLRES_KEDIRI",
+        None,
+    )
+    .await;
+    db.wait_state(held, "done", JOB_WAIT).await;
+    assert_eq!(
+        db.count("SELECT count(*) FROM cicero.audit_log WHERE actor = 'api-token (Rina)' AND target = 'POLRES_KEDIRI' AND action IN ('client.pause', 'client.resume')")
+            .await,
+        2
+    );
+
     b.goto(&format!("{base}/board/#/enqueue?kind=ping")).await;
-    b.wait_text("#e-check", "Payload is valid", 10).await;
+    b.wait_text("#e-check", "Payload is valid").await;
     // A payload the kind rejects is named by the server's own validation; no submit.
     b.clear("#e-payload").await;
     b.type_into("#e-payload", r#"{"sleep_ms": "slow"}"#).await;
-    b.wait_text("#e-check", "payload.sleep_ms: invalid type", 10)
+    b.wait_text("#e-check", "payload.sleep_ms: invalid type")
         .await;
     assert_eq!(
         b.js(
@@ -529,31 +595,36 @@ async fn operator_board_in_headless_chromium() {
     b.clear("#e-payload").await;
     b.type_into("#e-payload", r#"{"message": "from the board"}"#)
         .await;
-    b.wait_text("#e-check", "Payload is valid", 10).await;
+    b.wait_text("#e-check", "Payload is valid").await;
     b.click("#e-submit").await;
-    b.wait_text("#payload", "from the board", 10).await;
-    b.wait_text("#job-state", "done", 30).await;
+    b.wait_text("#payload", "from the board").await;
+    b.wait_text("#job-state", "done").await;
     assert_eq!(
         db.count("SELECT count(*) FROM cicero.jobs WHERE payload->>'message' = 'from the board' AND state = 'done'")
             .await,
         1
     );
 
-    // A running job shows its progress, live.
+    // A running job shows its progress, live. Its client is paused until its page is open,
+    // so the job cannot finish before the page shows it, however slow the machine is.
+    api_post(&base, "/api/clients/E2E_PROGRESS/pause").await;
     let slow = db
         .enqueue(
             "ping",
-            json!({ "message": "slow", "sleep_ms": 6_000, "progress_steps": 6 }),
+            json!({ "message": "slow", "sleep_ms": 8_000, "progress_steps": 8, "client_id": "E2E_PROGRESS" }),
         )
         .await;
     b.goto(&format!("{base}/board/#/job/{slow}")).await;
-    b.wait("#progress", 20).await;
+    b.wait_text("#view h1", &format!("Job #{slow}")).await;
+    b.wait_text("#job-state", "pending").await;
+    api_post(&base, "/api/clients/E2E_PROGRESS/resume").await;
+    b.wait("#progress").await;
     b.screenshot("13-job-progress").await;
-    b.wait_text("#job-state", "done", 30).await;
+    b.wait_text("#job-state", "done").await;
 
     // A WhatsApp message as the recipient sees it, and a job whose leases overlapped.
     b.goto(&format!("{base}/board/#/job/{wa}")).await;
-    b.wait("#wa-preview", 10).await;
+    b.wait("#wa-preview").await;
     let html = b
         .js(
             "return document.querySelector('#wa-preview').innerHTML",
@@ -569,20 +640,22 @@ async fn operator_board_in_headless_chromium() {
     ] {
         assert!(html.contains(part), "{part} missing in {html}");
     }
-    b.wait("[data-flag=ran-twice]", 10).await;
+    b.wait("[data-flag=ran-twice]").await;
     b.screenshot("14-job-whatsapp-ran-twice").await;
 
     // Dark theme, and a phone-width screen.
     b.click("#theme").await;
     b.goto(&format!("{base}/board/#/job/{failed}")).await;
-    b.wait_text("#job-state", "done", 10).await;
+    // The previous page was another done job: make sure this one is shown.
+    b.wait_text("#view h1", &format!("Job #{failed}")).await;
+    b.wait_text("#job-state", "done").await;
     b.screenshot("15-job-dark").await;
     b.size(390, 844).await;
     b.goto(&format!("{base}/board/#/overview")).await;
-    b.wait("[data-queue=diagnostics]", 10).await;
+    b.wait("[data-queue=diagnostics]").await;
     b.screenshot("16-overview-phone-dark").await;
     b.goto(&format!("{base}/board/#/jobs")).await;
-    b.wait("#jobs-table", 10).await;
+    b.wait("#jobs-table").await;
     let overflow = b
         .js(
             "return document.documentElement.scrollWidth <= window.innerWidth + 1",

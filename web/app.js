@@ -178,7 +178,7 @@ window.addEventListener("hashchange", render);
 
 // ------------------------------------------------------------------ live updates (SSE)
 
-let source = null, pending = null;
+let source = null, pending = null, busy = false, again = false;
 function startLive() {
   stopLive();
   if (!session.token) return;
@@ -193,18 +193,26 @@ function stopLive() {
   $("#live").textContent = "offline";
   $("#live").classList.remove("on");
 }
-// Bursts of events become one refresh; forms being filled in are not redrawn.
+// Bursts of events become one refresh; forms being filled in are not redrawn. Throttled, not
+// debounced: on a busy server events never pause, and the page must still follow them.
 function refreshSoon() {
   const v = route().view;
   if (v === "enqueue" || $("#confirm").open) return;
-  clearTimeout(pending);
-  pending = setTimeout(() => {
-    // Someone typing in a filter field keeps their text: try again a little later.
-    const a = document.activeElement;
-    const typing = a && $("#view").contains(a) && (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && !/^(checkbox|radio|button|submit)$/.test(a.type)));
-    if (typing) { refreshSoon(); return; }
-    render();
-  }, 400);
+  if (pending) return;
+  pending = setTimeout(liveRender, 400);
+}
+async function liveRender() {
+  pending = null;
+  // Someone typing in a filter field keeps their text: try again a little later.
+  const a = document.activeElement;
+  const typing = a && $("#view").contains(a) && (a.tagName === "TEXTAREA" || (a.tagName === "INPUT" && !/^(checkbox|radio|button|submit)$/.test(a.type)));
+  if (typing) { refreshSoon(); return; }
+  // A redraw still loading is not replaced by the next one (on a slow server, with events
+  // arriving faster than a redraw loads, none would ever be shown): the next waits for it.
+  if (busy) { again = true; return; }
+  busy = true;
+  try { await render(); } finally { busy = false; }
+  if (again) { again = false; refreshSoon(); }
 }
 
 // ------------------------------------------------------------------ overview
@@ -489,11 +497,19 @@ views.tenants = async r => {
   const q = new URLSearchParams(filter);
   q.set("page", r.params.get("page") || "1");
   q.set("per_page", "100");
-  const page = await api("GET", "/api/jobs?" + q);
+  const [page, paused] = await Promise.all([api("GET", "/api/jobs?" + q), api("GET", "/api/clients/paused")]);
+  const pause = paused.clients.find(c => c.client_id === client);
   const byQueue = {};
   page.jobs.forEach(j => { (byQueue[j.queue] ||= {})[j.state] = ((byQueue[j.queue] || {})[j.state] || 0) + 1; });
   const summary = Object.entries(byQueue).map(([queue, c]) => `<div class="card"><b>${esc(queue)}</b><div class="counts">${STATES.filter(s => c[s]).map(s => `${badge(s)} ${c[s]}`).join(" ")}</div></div>`).join("");
-  return form + `<h2>${esc(client)}${day ? " on " + esc(day) : ""}: ${page.total} jobs</h2>
+  // A paused client's jobs stay pending in every queue, new ones too, until resumed.
+  const state = pause
+    ? `<span class="badge bad" id="tenant-paused" data-paused="1">paused</span>
+       <span class="muted">since ${when(pause.paused_at)} by ${esc(pause.paused_by)} · holding ${pause.pending_jobs} pending job${pause.pending_jobs === 1 ? "" : "s"} across queues</span>
+       <button type="button" id="tenant-resume">Resume this client</button>`
+    : `<span class="badge ok">running</span>
+       <button type="button" id="tenant-pause">Pause this client</button>`;
+  return form + `<div class="row"><h2>${esc(client)}${day ? " on " + esc(day) : ""}: ${page.total} jobs</h2><span class="row" id="tenant-state">${state}</span></div>
     <div class="grid">${summary}</div>
     <div class="row" style="margin:10px 0"><span class="muted">Scoped to this client:</span>
       <button type="button" data-bulk="retry" id="tenant-retry">Retry failed &amp; cancelled</button>
@@ -508,6 +524,12 @@ views.tenants.after = r => {
     const day = r.params.get("day");
     if (day) { filter.created_after = new Date(day + "T00:00:00+07:00").toISOString(); filter.created_before = new Date(+new Date(filter.created_after) + 86400e3).toISOString(); }
     bindBulk(filter, `of ${client}`);
+    const path = `/api/clients/${encodeURIComponent(client)}`;
+    if ($("#tenant-pause")) $("#tenant-pause").onclick = async () => {
+      if (!(await confirmAction(`Pause every job of ${client}, in every queue, until resumed?`))) return;
+      act(`Client ${client} paused`, () => api("POST", `${path}/pause`));
+    };
+    if ($("#tenant-resume")) $("#tenant-resume").onclick = () => act(`Client ${client} resumed`, () => api("POST", `${path}/resume`));
   }
   bindRows();
 };

@@ -34,6 +34,10 @@ pub struct Ping {
     /// Answer as if the provider said 429 with this Retry-After, in ms (first attempt only).
     #[serde(default)]
     pub throttled_ms: Option<u64>,
+    /// A tenant, ignored by the handler: lets a ping stand for a client's work (the tenant
+    /// page, per-client pause).
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 fn rate_key(payload: &serde_json::Value) -> Option<String> {

@@ -16,6 +16,7 @@ use sqlx::PgPool;
 pub mod board;
 pub mod board_api;
 pub mod claim_api;
+pub mod clients_api;
 pub mod dashboard;
 pub mod events;
 pub mod jobs_api;
@@ -85,6 +86,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = jobs_api::routes()
         .merge(board_api::routes())
         .merge(whatsapp_api::routes())
+        .merge(clients_api::routes())
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             jobs_api::require_token,

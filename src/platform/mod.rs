@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod bench;
 pub mod bench_migrate;
+pub mod clients;
 pub mod completer;
 pub mod jobs;
 pub mod listener;

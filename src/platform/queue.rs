@@ -135,6 +135,12 @@ pub async fn claim(
                             WHERE state = 'pending' AND queue = $1 AND run_at <= now()
                 -- a paused queue is paused for every process, from its next claim on
                 AND NOT EXISTS (SELECT 1 FROM cicero.queues q WHERE q.queue = $1 AND q.paused)
+                -- nor are a paused client's jobs. The first test is evaluated once per
+                -- statement, so with no client paused no row pays for the second; the
+                -- second reads the table once into a hash (NOT IN, hence the COALESCE: a job
+                -- without client_id must not compare NULL).
+                AND (NOT EXISTS (SELECT 1 FROM cicero.paused_clients)
+                     OR COALESCE(payload->>'client_id', '') NOT IN (SELECT client_id FROM cicero.paused_clients))
               ORDER BY priority DESC, run_at, id
               LIMIT $2 FOR UPDATE SKIP LOCKED)
          UPDATE cicero.jobs j

@@ -259,6 +259,9 @@ pub fn dedup_exempt(method: &Method, path: &str) -> bool {
         || path.starts_with("/api/jobs")
         || path.starts_with("/api/queues")
         || path.starts_with("/api/schedules")
+        // The operator's per-client pause (job API), not a legacy /api/clients route.
+        || (path.starts_with("/api/clients/")
+            && (path.ends_with("/pause") || path.ends_with("/resume")))
         // WAHA re-delivers identical webhooks; they are deduplicated by event id instead.
         || path.starts_with("/api/whatsapp/")
 }
@@ -356,6 +359,8 @@ mod tests {
             (Method::POST, "/api/queues/maintenance/pause", true),
             (Method::POST, "/api/schedules/backup_db/run", true),
             (Method::POST, "/api/whatsapp/webhook", true),
+            (Method::POST, "/api/clients/POLRES_A/pause", true),
+            (Method::POST, "/api/clients/POLRES_A", false),
         ];
         for (m, p, exempt) in cases {
             assert_eq!(dedup_exempt(&m, p), exempt, "{m} {p}");
