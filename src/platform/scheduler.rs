@@ -1,9 +1,9 @@
 //! The scheduler (`cicero schedule`): one apalis-cron worker per entry of the cron table
 //! (`cicero_jobs::schedule`, Asia/Jakarta). A tick only enqueues; the job's unique key
 //! `cron:<entry>:<tick>` makes several schedulers produce exactly one job per tick.
-use std::{str::FromStr, sync::Arc};
+use std::{collections::HashMap, str::FromStr, sync::Arc};
 
-use apalis::prelude::{Data, Monitor, WorkerBuilder};
+use apalis::prelude::{Data, Monitor, WorkerBuilder, WorkerError};
 use apalis_cron::{CronScheduler, Tick};
 use chrono_tz::Tz;
 use sqlx::PgPool;
@@ -40,6 +40,7 @@ pub async fn run(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut monitor = Monitor::new();
+    let mut by_worker: HashMap<String, Arc<EntryCtx>> = HashMap::new();
     for (entry, expr) in effective_entries(&overrides) {
         let schedule = cron::Schedule::from_str(&expr)
             .map_err(|e| anyhow::anyhow!("cron entry {}: {expr:?}: {e}", entry.name))?;
@@ -49,6 +50,7 @@ pub async fn run(
             pool: pool.clone(),
         });
         let name = format!("cron:{}", entry.name);
+        by_worker.insert(name.clone(), ctx.clone());
         monitor = monitor.register(move |_| {
             WorkerBuilder::new(name.as_str())
                 .backend(
@@ -58,6 +60,18 @@ pub async fn run(
                 .build(on_tick)
         });
     }
+    // apalis-cron ends an entry's worker when it is polled after the tick it computed (a late
+    // poll, e.g. under load): that tick would be lost and, without a restart, the entry would
+    // never fire again. The missed tick is enqueued here (its unique key makes this safe with
+    // several schedulers) and the worker restarts from the next tick.
+    let monitor = monitor.should_restart(move |worker, error| {
+        let missed = missed_tick(error);
+        tracing::warn!(worker = worker.name(), error = %error, missed_tick = ?missed, "cron worker ended; restarting it");
+        if let (Some(tick), Some(ctx)) = (missed, by_worker.get(worker.name())) {
+            tokio::spawn(fire(ctx.clone(), tick));
+        }
+        true
+    });
     monitor
         .run_with_signal(async move {
             stop.cancelled().await;
@@ -67,7 +81,23 @@ pub async fn run(
     Ok(())
 }
 
+/// The tick (seconds) a cron worker missed when it ended with apalis-cron's `OutOfRange`.
+fn missed_tick(error: &WorkerError) -> Option<u64> {
+    match error {
+        WorkerError::BackendError(e) => match e.downcast_ref::<apalis_cron::Error>() {
+            Some(apalis_cron::Error::OutOfRange { tick, .. }) => Some(*tick),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 async fn on_tick(tick: Tick<Tz>, ctx: Data<Arc<EntryCtx>>) {
+    fire((*ctx).clone(), tick.get_timestamp()).await
+}
+
+/// Enqueues the entry's job for the tick at `timestamp` (seconds), once per tick cluster-wide.
+async fn fire(ctx: Arc<EntryCtx>, timestamp: u64) {
     let e = &ctx.entry;
     if !is_active(&ctx.pool, e).await {
         tracing::info!(
@@ -77,7 +107,7 @@ async fn on_tick(tick: Tick<Tz>, ctx: Data<Arc<EntryCtx>>) {
         return;
     }
     let mut job = NewJob::new(e.kind, (e.payload)());
-    job.unique_key = Some(format!("cron:{}:{}", e.name, tick.get_timestamp()));
+    job.unique_key = Some(format!("cron:{}:{timestamp}", e.name));
     match jobs::enqueue(&ctx.pool, &job).await {
         Ok(r) if r.duplicate => tracing::debug!(
             entry = e.name,
@@ -105,5 +135,22 @@ async fn is_active(pool: &PgPool, e: &CronEntry) -> bool {
             tracing::warn!(entry = e.name, error = %err, "cron_job_config lookup failed; running anyway");
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_late_poll_names_the_missed_tick() {
+        let late = WorkerError::BackendError(Box::new(apalis_cron::Error::OutOfRange {
+            duration: std::time::Duration::from_micros(110),
+            tick: 1_795_559_768,
+        }));
+        assert_eq!(missed_tick(&late), Some(1_795_559_768));
+        let other = WorkerError::BackendError("connection reset".into());
+        assert_eq!(missed_tick(&other), None);
+        assert_eq!(missed_tick(&WorkerError::PanicError("boom".into())), None);
     }
 }
