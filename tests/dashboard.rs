@@ -2000,3 +2000,143 @@ async fn openapi_describes_every_dashboard_route() {
         );
     }
 }
+
+/// Runs the worker on the `whatsapp` queue (outbox transport: no `WAHA_URL`) until every
+/// `whatsapp_send` job is done, then stops it.
+async fn deliver_whatsapp(db: &TestDb) {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(cicero::platform::worker::run(
+        db.ctx(&[]),
+        vec!["whatsapp".to_string()],
+        stop.clone(),
+    ));
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM cicero.jobs WHERE kind = 'whatsapp_send' ORDER BY id")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    for id in ids {
+        db.wait_state(id, "done", 30).await;
+    }
+    stop.cancel();
+    task.await.expect("join").expect("worker ran cleanly");
+}
+
+/// The outbox rows, `(chat_id, idempotency_key, text, status)`, in order.
+async fn outbox(db: &TestDb) -> Vec<(String, String, String, String)> {
+    sqlx::query_as(
+        "SELECT chat_id, idempotency_key, coalesce(text, ''), status FROM cicero.wa_outbox ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_complaint_is_sent_over_whatsapp_to_the_person_and_the_dashboard_user() {
+    let e = env().await;
+    sqlx::query("UPDATE dashboard_user SET whatsapp = '081299990000' WHERE username = 'op_kediri'")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let token = e.login("op_kediri").await;
+    // The dashboard's form body (ComplaintForm.tsx), credentials included.
+    let body = json!({"nrp": "75020001", "client_id": "KEDIRI", "issue": "Kendala akses atau data tidak sesuai",
+                      "user_id": "75020001", "username_ig": "budi_ig", "instagram": "budi_ig", "nama": "BUDI"});
+    let (status, _, res) = e
+        .call(
+            "POST",
+            "/api/dashboard/komplain/insta",
+            Some(&token),
+            Some(body),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["success"], true);
+    assert_eq!(res["message"], "Komplain terkirim");
+    assert_eq!(
+        res["data"]["whatsappDelivery"]["personnel"]["status"],
+        "queued"
+    );
+    assert_eq!(
+        res["data"]["whatsappDelivery"]["dashboardUser"]["chat_id"],
+        "6281299990000@c.us"
+    );
+
+    let jobs: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT queue, payload FROM cicero.jobs WHERE kind = 'whatsapp_send' ORDER BY id",
+    )
+    .fetch_all(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0].0, "whatsapp");
+    assert_eq!(jobs[0].1["to"], "628123456789@c.us");
+    assert_eq!(jobs[1].1["to"], "6281299990000@c.us");
+    let key = jobs[0].1["idempotency_key"].as_str().unwrap();
+    let day = jakarta_day(Utc::now()).to_string();
+    assert!(
+        key.starts_with(&format!("complaint:instagram:75020001:{day}:"))
+            && key.ends_with(":personnel:628123456789@c.us"),
+        "{key}"
+    );
+    let text = jobs[0].1["text"].as_str().unwrap();
+    assert!(
+        text.contains("! Kami menindaklanjuti laporan yang Anda sampaikan."),
+        "{text}"
+    );
+    assert!(text.contains("*Pelapor*: BRIPKA BUDI\n*NRP/NIP*: 75020001\n\n*Kendala*:\nKendala akses atau data tidak sesuai\n\n*Solusi/Tindak Lanjut*:\n"), "{text}");
+    assert_eq!(jobs[1].1["text"], jobs[0].1["text"]);
+
+    deliver_whatsapp(&e.db).await;
+    let rows = outbox(&e.db).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0].0, "628123456789@c.us");
+    assert_eq!(rows[0].1, key);
+    assert_eq!(rows[0].2, text);
+    assert_eq!(rows[0].3, "sent");
+
+    // The same complaint later the same day (a TikTok one for a person without WhatsApp is
+    // skipped for them): no second message to the person.
+    let (status, _, res) = e
+        .call(
+            "POST",
+            "/api/dashboard/komplain/tiktok",
+            Some(&token),
+            Some(json!({"nrp": "75020002", "issue": "Komentar belum terdata"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(
+        res["data"]["whatsappDelivery"]["personnel"]["status"],
+        "skipped"
+    );
+    assert_eq!(
+        res["data"]["whatsappDelivery"]["dashboardUser"]["status"],
+        "queued"
+    );
+    assert_eq!(
+        e.db.count("SELECT count(*) FROM cicero.jobs WHERE kind = 'whatsapp_send'")
+            .await,
+        3
+    );
+    // Another client's person: 403, nothing enqueued.
+    let (status, _, _) = e
+        .call(
+            "POST",
+            "/api/dashboard/komplain/insta",
+            Some(&token),
+            Some(json!({"nrp": "75020009", "issue": "x"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        e.db.count("SELECT count(*) FROM cicero.jobs WHERE kind = 'whatsapp_send'")
+            .await,
+        3
+    );
+    e.done().await;
+}

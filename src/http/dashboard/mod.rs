@@ -21,6 +21,7 @@ use super::AppState;
 use crate::platform::redis::ConnectionManager;
 
 pub mod auth;
+pub mod complaint;
 #[macro_use]
 pub mod data;
 pub mod exports;
