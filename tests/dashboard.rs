@@ -1955,6 +1955,8 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/auth/dashboard-register", "post"),
         ("/api/auth/user-login", "post"),
         ("/api/auth/logout", "post"),
+        ("/api/auth/dashboard-password-reset/request", "post"),
+        ("/api/auth/dashboard-password-reset/confirm", "post"),
         ("/api/dashboard/users/{id}/approve", "put"),
         ("/api/dashboard/users/{id}/reject", "put"),
         ("/api/clients/profile", "get"),
@@ -2001,25 +2003,31 @@ async fn openapi_describes_every_dashboard_route() {
     }
 }
 
-/// Runs the worker on the `whatsapp` queue (outbox transport: no `WAHA_URL`) until every
-/// `whatsapp_send` job is done, then stops it.
-async fn deliver_whatsapp(db: &TestDb) {
+/// Runs a worker on `queue` until every job of `kind` is done, then stops it. The `whatsapp`
+/// queue uses the outbox transport (no `WAHA_URL`).
+async fn run_jobs(db: &TestDb, queue: &str, kind: &str, settings: &[(&str, &str)]) {
     let stop = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(cicero::platform::worker::run(
-        db.ctx(&[]),
-        vec!["whatsapp".to_string()],
+        db.ctx(settings),
+        vec![queue.to_string()],
         stop.clone(),
     ));
     let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM cicero.jobs WHERE kind = 'whatsapp_send' ORDER BY id")
+        sqlx::query_scalar("SELECT id FROM cicero.jobs WHERE kind = $1 ORDER BY id")
+            .bind(kind)
             .fetch_all(&db.pool)
             .await
             .unwrap();
+    assert!(!ids.is_empty(), "no {kind} job");
     for id in ids {
         db.wait_state(id, "done", 30).await;
     }
     stop.cancel();
     task.await.expect("join").expect("worker ran cleanly");
+}
+
+async fn deliver_whatsapp(db: &TestDb) {
+    run_jobs(db, "whatsapp", "whatsapp_send", &[]).await;
 }
 
 /// The outbox rows, `(chat_id, idempotency_key, text, status)`, in order.
@@ -2139,4 +2147,297 @@ async fn a_complaint_is_sent_over_whatsapp_to_the_person_and_the_dashboard_user(
         3
     );
     e.done().await;
+}
+
+/// The token of a reset link (`…/reset-password?token=<uuid>`) in a message.
+fn reset_token_in(text: &str) -> String {
+    let i = text
+        .find("https://papiqo.com/reset-password?token=")
+        .unwrap_or_else(|| panic!("no reset link in {text}"));
+    text[i + 40..i + 76].to_string()
+}
+
+async fn login_with(e: &Env, username: &str, password: &str) -> (StatusCode, Value) {
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/auth/dashboard-login",
+            None,
+            Some(json!({"username": username, "password": password})),
+            &[],
+        )
+        .await;
+    (s, b)
+}
+
+async fn reset_request(e: &Env, username: &str, contact: &str) -> (StatusCode, Value) {
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/auth/dashboard-password-reset/request",
+            None,
+            Some(json!({"username": username, "contact": contact})),
+            &[],
+        )
+        .await;
+    (s, b)
+}
+
+async fn reset_confirm(e: &Env, token: &str, password: &str, confirm: &str) -> (StatusCode, Value) {
+    // The dashboard's confirm page sends both confirmation names.
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/auth/dashboard-password-reset/confirm",
+            None,
+            Some(
+                json!({"token": token, "password": password, "confirmPassword": confirm,
+                        "password_confirmation": confirm}),
+            ),
+            &[],
+        )
+        .await;
+    (s, b)
+}
+
+#[tokio::test]
+async fn password_reset_over_whatsapp_revokes_sessions_and_sets_the_new_password() {
+    let e = env().await;
+    sqlx::query(
+        "UPDATE dashboard_user SET whatsapp = '6281299990000' WHERE username = 'op_kediri'",
+    )
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let old_token = e.login("op_kediri").await;
+    let other_session = e.login("op_kediri").await;
+
+    // A contact that is not the account's, or an unknown username: the same answer, nothing sent.
+    let (s, wrong) = reset_request(&e, "op_kediri", "081200000000").await;
+    assert_eq!(s, StatusCode::OK, "{wrong}");
+    let (s, unknown) = reset_request(&e, "nobody", "081299990000").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(wrong["message"], unknown["message"]);
+    assert_eq!(e.db.count("SELECT count(*) FROM cicero.jobs").await, 0);
+    let (s, b) = reset_request(&e, "op_kediri", "").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    // The dashboard sends the number with 0 turned into 62.
+    let (s, b) = reset_request(&e, "op_kediri", "6281299990000").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["success"], true);
+    deliver_whatsapp(&e.db).await;
+    let rows = outbox(&e.db).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, "6281299990000@c.us");
+    assert!(rows[0].1.starts_with("password_reset:"), "{}", rows[0].1);
+    assert_eq!(rows[0].3, "sent");
+    assert!(rows[0].2.contains("*op_kediri*"), "{}", rows[0].2);
+    let token = reset_token_in(&rows[0].2);
+    // Only its hash is stored.
+    let stored: String = sqlx::query_scalar("SELECT reset_token FROM dashboard_password_resets")
+        .fetch_one(&e.db.pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+
+    // Bad confirmations change nothing.
+    let (s, b) = reset_confirm(&e, &token, "passwordbaru1", "passwordbaru2").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, _) = reset_confirm(&e, &token, "pendek", "pendek").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, b) = reset_confirm(
+        &e,
+        "00000000-0000-0000-0000-000000000000",
+        "passwordbaru1",
+        "passwordbaru1",
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, _) = e.get("/api/clients/profile", &old_token).await;
+    assert_eq!(s, StatusCode::OK, "still logged in");
+
+    let (s, b) = reset_confirm(&e, &token, "passwordbaru1", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["success"], true);
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM dashboard_user WHERE username = 'op_kediri'")
+            .fetch_one(&e.db.pool)
+            .await
+            .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    // Every session of the account ended: 401 with the reason the dashboard logs out on.
+    for t in [&old_token, &other_session] {
+        let (s, b) = e.get("/api/clients/profile", t).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+        assert_eq!(b["reason"], "invalid_token");
+    }
+    let (s, _) = login_with(&e, "op_kediri", PASSWORD).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
+    let (s, b) = login_with(&e, "op_kediri", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _) = e
+        .get("/api/clients/profile", b["token"].as_str().unwrap())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // A used token is refused.
+    let (s, b) = reset_confirm(&e, &token, "passwordbaru3", "passwordbaru3").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("tidak valid"),
+        "{b}"
+    );
+
+    // An expired token is refused (15 minutes).
+    let (s, _) = reset_request(&e, "op_kediri", "081299990000").await;
+    assert_eq!(s, StatusCode::OK);
+    deliver_whatsapp(&e.db).await;
+    let rows = outbox(&e.db).await;
+    assert_eq!(rows.len(), 2);
+    let expired = reset_token_in(&rows[1].2);
+    assert_ne!(expired, token);
+    sqlx::query("UPDATE dashboard_password_resets SET expires_at = now() - interval '1 second' WHERE used_at IS NULL")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let (s, _) = reset_confirm(&e, &expired, "passwordbaru4", "passwordbaru4").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = login_with(&e, "op_kediri", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK, "the password is unchanged");
+    e.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_reset_by_email_is_mailed_over_smtp() {
+    let e = env().await;
+    sqlx::query("UPDATE dashboard_user SET email = 'op@blitar.go.id' WHERE username = 'op_blitar'")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let smtp = Smtp::start().await;
+    let (s, b) = reset_request(&e, "op_blitar", "OP@Blitar.go.id").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let port = smtp.port.to_string();
+    run_jobs(
+        &e.db,
+        "messaging",
+        "email_send",
+        &[
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", &port),
+            ("SMTP_TLS", "none"),
+            ("SMTP_FROM", "cicero@example.com"),
+        ],
+    )
+    .await;
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = mails.values().next().unwrap();
+    assert!(mail.contains("To: op@blitar.go.id"), "{mail}");
+    assert!(
+        mail.contains("Subject: Reset password dashboard Cicero"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Content-Transfer-Encoding: quoted-printable"),
+        "{mail}"
+    );
+    let token = reset_token_in(&quoted_printable(mail));
+    let (s, b) = reset_confirm(&e, &token, "passwordbaru1", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _) = login_with(&e, "op_blitar", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK);
+    e.done().await;
+}
+
+/// Decodes a quoted-printable mail (RFC 2045: `=` soft line breaks, `=XX` bytes).
+fn quoted_printable(mail: &str) -> String {
+    let joined = mail.replace("=\r\n", "").replace("=\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'=', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A real SMTP server (`python3 -m aiosmtpd`, Maildir), as in tests/messaging.rs.
+struct Smtp {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Smtp {
+    async fn start() -> Smtp {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir.path().join("mail"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (pip install aiosmtpd; scripts/test.sh does)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start (is it installed?)"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Smtp { child, port, dir }
+    }
+
+    /// Every mail received, by file name.
+    fn mails(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for sub in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(self.dir.path().join("mail").join(sub)) {
+                for e in rd.flatten() {
+                    out.insert(
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read_to_string(e.path()).expect("mail"),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -25,6 +25,7 @@ pub mod complaint;
 #[macro_use]
 pub mod data;
 pub mod exports;
+pub mod password_reset;
 pub mod premium;
 pub mod scope;
 pub mod social;
@@ -155,6 +156,14 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(auth::dashboard_register),
         )
         .route("/api/auth/user-login", post(auth::user_login))
+        .route(
+            "/api/auth/dashboard-password-reset/request",
+            post(password_reset::request),
+        )
+        .route(
+            "/api/auth/dashboard-password-reset/confirm",
+            post(password_reset::confirm),
+        )
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/dashboard/users/{id}/approve", put(auth::approve))
         .route("/api/dashboard/users/{id}/reject", put(auth::reject))
