@@ -1957,6 +1957,8 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/auth/logout", "post"),
         ("/api/auth/dashboard-password-reset/request", "post"),
         ("/api/auth/dashboard-password-reset/confirm", "post"),
+        ("/api/link-reports/{shortcode}", "put"),
+        ("/api/link-reports/{shortcode}", "delete"),
         ("/api/dashboard/users/{id}/approve", "put"),
         ("/api/dashboard/users/{id}/reject", "put"),
         ("/api/clients/profile", "get"),
@@ -2440,4 +2442,127 @@ impl Drop for Smtp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+#[tokio::test]
+async fn link_reports_are_edited_and_deleted_by_their_person_or_a_dashboard_user_in_reach() {
+    let e = env().await;
+    let op = e.login("op_kediri").await;
+    let (s, _, b) = e
+        .call(
+            "PUT",
+            "/api/link-reports/P1",
+            Some(&op),
+            Some(json!({"user_id": "75020001", "facebook_link": "cek https://facebook.com/x ya", "twitter_link": ""})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["facebook_link"], "https://facebook.com/x");
+    assert_eq!(b["data"]["twitter_link"], Value::Null);
+    assert_eq!(
+        b["data"]["instagram_link"], "https://instagram.com/p/x",
+        "absent fields are kept"
+    );
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT facebook_link FROM link_report WHERE shortcode = 'P1' AND user_id = '75020001'",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.as_deref(), Some("https://facebook.com/x"));
+    // Bad input, no report, another client's operator.
+    let put = |token: String, uri: &'static str, body: Value| {
+        let e = &e;
+        async move { e.call("PUT", uri, Some(&token), Some(body), &[]).await }
+    };
+    let (s, _, _) = put(
+        op.clone(),
+        "/api/link-reports/P1",
+        json!({"user_id": "75020001"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _) = put(
+        op.clone(),
+        "/api/link-reports/NOPE",
+        json!({"user_id": "75020001", "instagram_link": "https://instagram.com/p/z"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let blitar = e.login("op_blitar").await;
+    let (s, _, _) = put(
+        blitar,
+        "/api/link-reports/P1",
+        json!({"user_id": "75020001", "instagram_link": "https://instagram.com/p/z"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // DELETE is not on the legacy operator allow-list.
+    let (s, _, _) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P1?user_id=75020001",
+            Some(&op),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The person (reposter login) deletes their own report, not another's.
+    let me = person_login(&e, "75020001", "08123456789").await;
+    let (s, _, _) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P1?user_id=75020002",
+            Some(&me),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, b) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P1?user_id=75020001",
+            Some(&me),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["shortcode"], "P1");
+    assert_eq!(
+        e.db.count("SELECT count(*) FROM link_report WHERE shortcode = 'P1'")
+            .await,
+        0
+    );
+    // The same DELETE again within 5 minutes is the duplicate guard's (legacy); a report
+    // that does not exist is 404.
+    let (s, _, b) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P1?user_id=75020001",
+            Some(&me),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    let (s, _, _) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P2?user_id=75020001",
+            Some(&me),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = e
+        .call("DELETE", "/api/link-reports/P1", Some(&me), None, &[])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    e.done().await;
 }

@@ -205,6 +205,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/link-reports",
             get(social::link_reports).post(social::create_link_report),
         )
+        .route(
+            "/api/link-reports/{shortcode}",
+            put(social::update_link_report).delete(social::delete_link_report),
+        )
         .route("/api/link-reports-khusus", get(social::link_reports_khusus))
         .route("/api/premium/request", post(premium::create))
         .route("/api/premium/request/latest", get(premium::latest))
