@@ -1958,6 +1958,7 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/auth/dashboard-password-reset/request", "post"),
         ("/api/auth/dashboard-password-reset/confirm", "post"),
         ("/api/link-reports/{shortcode}", "put"),
+        ("/api/clients/{client_id}/summary", "get"),
         ("/api/link-reports/{shortcode}", "delete"),
         ("/api/dashboard/users/{id}/approve", "put"),
         ("/api/dashboard/users/{id}/reject", "put"),
@@ -2564,5 +2565,36 @@ async fn link_reports_are_edited_and_deleted_by_their_person_or_a_dashboard_user
         .call("DELETE", "/api/link-reports/P1", Some(&me), None, &[])
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    e.done().await;
+}
+
+#[tokio::test]
+async fn client_summary_counts_the_clients_stored_data() {
+    let e = env().await;
+    let binmas = e.login("binmas").await;
+    // KEDIRI is a satker of the DITBINMAS role (its people hold the role); any case works.
+    let admin = e.login("admin").await;
+    let (s, b) = e.get("/api/clients/kediri/summary", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["success"], true);
+    let d = &b["data"];
+    assert_eq!(d["client"]["client_id"], "KEDIRI");
+    assert_eq!(d["client"]["nama"], "POLRES KEDIRI");
+    assert_eq!(d["user_count"], 3);
+    assert_eq!(d["insta_post_count"], 3, "P1, P2 and the old POLD");
+    assert_eq!(d["tiktok_post_count"], 1);
+    assert_eq!(d["total_insta_likes"], 5, "2 + 1 + 2 likers");
+    assert_eq!(d["total_tiktok_comments"], 2);
+    let (s, b) = e.get("/api/clients/DITBINMAS/summary", &binmas).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["insta_post_count"], 0);
+    // Another client's: 403; operators: not on the legacy allow-list; unknown: 404.
+    let (s, _) = e.get("/api/clients/BLITAR/summary", &binmas).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let op = e.login("op_kediri").await;
+    let (s, _) = e.get("/api/clients/KEDIRI/summary", &op).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = e.get("/api/clients/NOPE/summary", &admin).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     e.done().await;
 }

@@ -671,6 +671,45 @@ async fn komplain(st: &AppState, s: &Scoped, body: &Bytes, platform: &str) -> Ap
     })))
 }
 
+/// `GET /api/clients/{client_id}/summary` (legacy `getClientSummary`): the client row and its totals
+/// over all stored data: active people, Instagram/TikTok posts, likes and comments. The
+/// executive-summary page's richer fields (`summaryMetrics`, narratives) were never served by
+/// the legacy backend either; the page falls back to its other calls.
+pub async fn client_summary(
+    State(st): State<Arc<AppState>>,
+    user: super::auth::DashUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult {
+    let client: Option<Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(c) FROM clients c WHERE lower(c.client_id) = lower($1)",
+    )
+    .bind(&id)
+    .fetch_optional(&st.pool)
+    .await?;
+    let client = client.ok_or_else(|| ApiError::not_found("Client not found"))?;
+    let client_id = client["client_id"].as_str().unwrap_or(&id).to_owned();
+    if !super::scope::may_access(&user, &client_id, &user.role) {
+        return Err(ApiError::forbidden("client_id tidak diizinkan"));
+    }
+    let (users, ig, tt, likes, comments): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT \
+           (SELECT count(*) FROM \"user\" WHERE client_id = $1 AND coalesce(status, true)), \
+           (SELECT count(*) FROM insta_post WHERE client_id = $1), \
+           (SELECT count(*) FROM tiktok_post WHERE client_id = $1), \
+           (SELECT coalesce(sum(CASE WHEN jsonb_typeof(l.likes) = 'array' THEN jsonb_array_length(l.likes) ELSE 0 END), 0)::bigint \
+              FROM insta_post p JOIN insta_like l ON l.shortcode = p.shortcode WHERE p.client_id = $1), \
+           (SELECT coalesce(sum(CASE WHEN jsonb_typeof(k.comments) = 'array' THEN jsonb_array_length(k.comments) ELSE 0 END), 0)::bigint \
+              FROM tiktok_post p JOIN tiktok_comment k ON k.video_id = p.video_id WHERE p.client_id = $1)",
+    )
+    .bind(&client_id)
+    .fetch_one(&st.pool)
+    .await?;
+    Ok(ok(json!({ "data": {
+        "client": client, "user_count": users, "insta_post_count": ig, "tiktok_post_count": tt,
+        "total_insta_likes": likes, "total_tiktok_comments": comments,
+    }})))
+}
+
 /// `POST /api/dashboard/komplain/insta {nrp, client_id?, issue}`.
 pub async fn komplain_insta(State(st): State<Arc<AppState>>, s: Scoped, body: Bytes) -> ApiResult {
     komplain(&st, &s, &body, "instagram").await

@@ -206,6 +206,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(social::link_reports).post(social::create_link_report),
         )
         .route(
+            "/api/clients/{client_id}/summary",
+            get(data::client_summary),
+        )
+        .route(
             "/api/link-reports/{shortcode}",
             put(social::update_link_report).delete(social::delete_link_report),
         )
