@@ -427,31 +427,13 @@ async fn a_missing_key_is_a_configuration_error_when_the_job_runs() {
     db.drop_db().await;
 }
 
-struct Running {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-fn start(db: &TestDb, server: &MockServer, extra: &[(&str, &str)]) -> Running {
+fn start(db: &TestDb, server: &MockServer, extra: &[(&str, &str)]) -> common::Running {
     let pairs = settings(db, server, extra);
     let refs: Vec<(&str, &str)> = pairs
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(worker::run(
-        db.ctx(&refs),
-        vec!["ingest".into()],
-        stop.clone(),
-    ));
-    Running { stop, task }
-}
-
-impl Running {
-    async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.expect("join").expect("worker ran cleanly");
-    }
+    db.worker(&["ingest"], &refs)
 }
 
 #[tokio::test]

@@ -18,7 +18,6 @@ use axum::{
     routing::{get, post},
 };
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use cicero::{
@@ -27,7 +26,6 @@ use cicero::{
         time::{jakarta_day, jakarta_day_window},
     },
     http::{AppState, router},
-    platform::worker,
     whatsapp::{self, Body as WaBody, Outgoing, SendError, WhatsAppTransport, waha::Waha},
 };
 use common::{TOKEN, TestDb};
@@ -36,26 +34,8 @@ const HMAC_KEY: &str = "webhook-secret-0123";
 
 // ---------- helpers ----------
 
-struct Running {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-fn start(db: &TestDb, extra: &[(&str, &str)], queues: &[&str]) -> Running {
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(worker::run(
-        db.ctx(extra),
-        queues.iter().map(|q| q.to_string()).collect(),
-        stop.clone(),
-    ));
-    Running { stop, task }
-}
-
-impl Running {
-    async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.expect("join").expect("worker ran cleanly");
-    }
+fn start(db: &TestDb, extra: &[(&str, &str)], queues: &[&str]) -> common::Running {
+    db.worker(queues, extra)
 }
 
 async fn wait_for(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool) {

@@ -6,31 +6,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::Row;
-use tokio_util::sync::CancellationToken;
 
-use cicero::platform::worker;
 use common::TestDb;
 
-struct Running {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-fn start(db: &TestDb, extra: &[(&str, &str)]) -> Running {
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(worker::run(
-        db.ctx(extra),
-        vec!["diagnostics".into(), "maintenance".into()],
-        stop.clone(),
-    ));
-    Running { stop, task }
-}
-
-impl Running {
-    async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.expect("join").expect("worker ran cleanly");
-    }
+fn start(db: &TestDb, extra: &[(&str, &str)]) -> common::Running {
+    db.worker(&["diagnostics", "maintenance"], extra)
 }
 
 struct AttemptRow {

@@ -25,6 +25,20 @@ use cicero::{
     work::Ctx,
 };
 
+/// An in-process worker (`worker::run`) on some queues, from [`TestDb::worker`].
+pub struct Running {
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stops the worker and checks that it shut down cleanly.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.expect("join").expect("worker ran cleanly");
+    }
+}
+
 /// The job API token of in-process routers built by [`TestDb::app`].
 pub const TOKEN: &str = "test-token-0123456789";
 
@@ -187,6 +201,17 @@ impl TestDb {
     }
 
     /// The HTTP router on this database, protected by [`TOKEN`].
+    /// Starts an in-process worker on `queues` with these extra settings.
+    pub fn worker(&self, queues: &[&str], extra: &[(&str, &str)]) -> Running {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(cicero::platform::worker::run(
+            self.ctx(extra),
+            queues.iter().map(|q| q.to_string()).collect(),
+            stop.clone(),
+        ));
+        Running { stop, task }
+    }
+
     pub fn app(&self) -> Router {
         router(Arc::new(AppState::new(
             self.pool.clone(),
