@@ -2009,12 +2009,7 @@ async fn openapi_describes_every_dashboard_route() {
 /// Runs a worker on `queue` until every job of `kind` is done, then stops it. The `whatsapp`
 /// queue uses the outbox transport (no `WAHA_URL`).
 async fn run_jobs(db: &TestDb, queue: &str, kind: &str, settings: &[(&str, &str)]) {
-    let stop = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(cicero::platform::worker::run(
-        db.ctx(settings),
-        vec![queue.to_string()],
-        stop.clone(),
-    ));
+    let worker = db.worker(&[queue], settings);
     let ids: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM cicero.jobs WHERE kind = $1 ORDER BY id")
             .bind(kind)
@@ -2025,8 +2020,7 @@ async fn run_jobs(db: &TestDb, queue: &str, kind: &str, settings: &[(&str, &str)
     for id in ids {
         db.wait_state(id, "done", 30).await;
     }
-    stop.cancel();
-    task.await.expect("join").expect("worker ran cleanly");
+    worker.stop().await;
 }
 
 async fn deliver_whatsapp(db: &TestDb) {
