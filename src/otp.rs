@@ -153,6 +153,16 @@ pub enum MailError {
 
 /// Sends the legacy OTP mail: subject "Kode OTP Anda", body "Kode OTP Anda: <otp>".
 pub async fn send_mail(m: &Messaging, to: &str, code: &str) -> Result<(), MailError> {
+    send_text_mail(m, to, "Kode OTP Anda", &format!("Kode OTP Anda: {code}")).await
+}
+
+/// One plain-text mail over the SMTP settings.
+pub async fn send_text_mail(
+    m: &Messaging,
+    to: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), MailError> {
     let host = m
         .smtp_host
         .as_deref()
@@ -167,8 +177,8 @@ pub async fn send_mail(m: &Messaging, to: &str, code: &str) -> Result<(), MailEr
     let msg = Message::builder()
         .from(from)
         .to(to)
-        .subject("Kode OTP Anda")
-        .body(format!("Kode OTP Anda: {code}"))
+        .subject(subject)
+        .body(text.to_owned())
         .map_err(|e| MailError::Permanent(format!("building the mail: {e}")))?;
     let builder = match m.smtp_tls {
         SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),

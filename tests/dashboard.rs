@@ -1955,6 +1955,11 @@ async fn openapi_describes_every_dashboard_route() {
         ("/api/auth/dashboard-register", "post"),
         ("/api/auth/user-login", "post"),
         ("/api/auth/logout", "post"),
+        ("/api/auth/dashboard-password-reset/request", "post"),
+        ("/api/auth/dashboard-password-reset/confirm", "post"),
+        ("/api/link-reports/{shortcode}", "put"),
+        ("/api/clients/{client_id}/summary", "get"),
+        ("/api/link-reports/{shortcode}", "delete"),
         ("/api/dashboard/users/{id}/approve", "put"),
         ("/api/dashboard/users/{id}/reject", "put"),
         ("/api/clients/profile", "get"),
@@ -1999,4 +2004,591 @@ async fn openapi_describes_every_dashboard_route() {
             "openapi.json lacks {method} {path}"
         );
     }
+}
+
+/// Runs a worker on `queue` until every job of `kind` is done, then stops it. The `whatsapp`
+/// queue uses the outbox transport (no `WAHA_URL`).
+async fn run_jobs(db: &TestDb, queue: &str, kind: &str, settings: &[(&str, &str)]) {
+    let worker = db.worker(&[queue], settings);
+    let ids: Vec<i64> =
+        sqlx::query_scalar("SELECT id FROM cicero.jobs WHERE kind = $1 ORDER BY id")
+            .bind(kind)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert!(!ids.is_empty(), "no {kind} job");
+    for id in ids {
+        db.wait_state(id, "done", 30).await;
+    }
+    worker.stop().await;
+}
+
+async fn deliver_whatsapp(db: &TestDb) {
+    run_jobs(db, "whatsapp", "whatsapp_send", &[]).await;
+}
+
+/// The outbox rows, `(chat_id, idempotency_key, text, status)`, in order.
+async fn outbox(db: &TestDb) -> Vec<(String, String, String, String)> {
+    sqlx::query_as(
+        "SELECT chat_id, idempotency_key, coalesce(text, ''), status FROM cicero.wa_outbox ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_complaint_is_sent_over_whatsapp_to_the_person_and_the_dashboard_user() {
+    let e = env().await;
+    sqlx::query("UPDATE dashboard_user SET whatsapp = '081299990000' WHERE username = 'op_kediri'")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let token = e.login("op_kediri").await;
+    // The dashboard's form body (ComplaintForm.tsx), credentials included.
+    let body = json!({"nrp": "75020001", "client_id": "KEDIRI", "issue": "Kendala akses atau data tidak sesuai",
+                      "user_id": "75020001", "username_ig": "budi_ig", "instagram": "budi_ig", "nama": "BUDI"});
+    let (status, _, res) = e
+        .call(
+            "POST",
+            "/api/dashboard/komplain/insta",
+            Some(&token),
+            Some(body),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["success"], true);
+    assert_eq!(res["message"], "Komplain terkirim");
+    assert_eq!(
+        res["data"]["whatsappDelivery"]["personnel"]["status"],
+        "queued"
+    );
+    assert_eq!(
+        res["data"]["whatsappDelivery"]["dashboardUser"]["chat_id"],
+        "6281299990000@c.us"
+    );
+
+    let jobs: Vec<(String, Value)> = sqlx::query_as(
+        "SELECT queue, payload FROM cicero.jobs WHERE kind = 'whatsapp_send' ORDER BY id",
+    )
+    .fetch_all(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0].0, "whatsapp");
+    assert_eq!(jobs[0].1["to"], "628123456789@c.us");
+    assert_eq!(jobs[1].1["to"], "6281299990000@c.us");
+    let key = jobs[0].1["idempotency_key"].as_str().unwrap();
+    let day = jakarta_day(Utc::now()).to_string();
+    assert!(
+        key.starts_with(&format!("complaint:instagram:75020001:{day}:"))
+            && key.ends_with(":personnel:628123456789@c.us"),
+        "{key}"
+    );
+    let text = jobs[0].1["text"].as_str().unwrap();
+    assert!(
+        text.contains("! Kami menindaklanjuti laporan yang Anda sampaikan."),
+        "{text}"
+    );
+    assert!(text.contains("*Pelapor*: BRIPKA BUDI\n*NRP/NIP*: 75020001\n\n*Kendala*:\nKendala akses atau data tidak sesuai\n\n*Solusi/Tindak Lanjut*:\n"), "{text}");
+    assert_eq!(jobs[1].1["text"], jobs[0].1["text"]);
+
+    deliver_whatsapp(&e.db).await;
+    let rows = outbox(&e.db).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0].0, "628123456789@c.us");
+    assert_eq!(rows[0].1, key);
+    assert_eq!(rows[0].2, text);
+    assert_eq!(rows[0].3, "sent");
+
+    // The same complaint later the same day (a TikTok one for a person without WhatsApp is
+    // skipped for them): no second message to the person.
+    let (status, _, res) = e
+        .call(
+            "POST",
+            "/api/dashboard/komplain/tiktok",
+            Some(&token),
+            Some(json!({"nrp": "75020002", "issue": "Komentar belum terdata"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(
+        res["data"]["whatsappDelivery"]["personnel"]["status"],
+        "skipped"
+    );
+    assert_eq!(
+        res["data"]["whatsappDelivery"]["dashboardUser"]["status"],
+        "queued"
+    );
+    assert_eq!(
+        e.db.count("SELECT count(*) FROM cicero.jobs WHERE kind = 'whatsapp_send'")
+            .await,
+        3
+    );
+    // Another client's person: 403, nothing enqueued.
+    let (status, _, _) = e
+        .call(
+            "POST",
+            "/api/dashboard/komplain/insta",
+            Some(&token),
+            Some(json!({"nrp": "75020009", "issue": "x"})),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        e.db.count("SELECT count(*) FROM cicero.jobs WHERE kind = 'whatsapp_send'")
+            .await,
+        3
+    );
+    e.done().await;
+}
+
+/// The token of a reset link (`…/reset-password?token=<uuid>`) in a message.
+fn reset_token_in(text: &str) -> String {
+    let i = text
+        .find("https://papiqo.com/reset-password?token=")
+        .unwrap_or_else(|| panic!("no reset link in {text}"));
+    text[i + 40..i + 76].to_string()
+}
+
+async fn login_with(e: &Env, username: &str, password: &str) -> (StatusCode, Value) {
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/auth/dashboard-login",
+            None,
+            Some(json!({"username": username, "password": password})),
+            &[],
+        )
+        .await;
+    (s, b)
+}
+
+async fn reset_request(e: &Env, username: &str, contact: &str) -> (StatusCode, Value) {
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/auth/dashboard-password-reset/request",
+            None,
+            Some(json!({"username": username, "contact": contact})),
+            &[],
+        )
+        .await;
+    (s, b)
+}
+
+async fn reset_confirm(e: &Env, token: &str, password: &str, confirm: &str) -> (StatusCode, Value) {
+    // The dashboard's confirm page sends both confirmation names.
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/auth/dashboard-password-reset/confirm",
+            None,
+            Some(
+                json!({"token": token, "password": password, "confirmPassword": confirm,
+                        "password_confirmation": confirm}),
+            ),
+            &[],
+        )
+        .await;
+    (s, b)
+}
+
+#[tokio::test]
+async fn password_reset_over_whatsapp_revokes_sessions_and_sets_the_new_password() {
+    let e = env().await;
+    sqlx::query(
+        "UPDATE dashboard_user SET whatsapp = '6281299990000' WHERE username = 'op_kediri'",
+    )
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let old_token = e.login("op_kediri").await;
+    let other_session = e.login("op_kediri").await;
+
+    // A contact that is not the account's, or an unknown username: the same answer, nothing sent.
+    let (s, wrong) = reset_request(&e, "op_kediri", "081200000000").await;
+    assert_eq!(s, StatusCode::OK, "{wrong}");
+    let (s, unknown) = reset_request(&e, "nobody", "081299990000").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(wrong["message"], unknown["message"]);
+    assert_eq!(e.db.count("SELECT count(*) FROM cicero.jobs").await, 0);
+    let (s, b) = reset_request(&e, "op_kediri", "").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    // The dashboard sends the number with 0 turned into 62.
+    let (s, b) = reset_request(&e, "op_kediri", "6281299990000").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["success"], true);
+    deliver_whatsapp(&e.db).await;
+    let rows = outbox(&e.db).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, "6281299990000@c.us");
+    assert!(rows[0].1.starts_with("password_reset:"), "{}", rows[0].1);
+    assert_eq!(rows[0].3, "sent");
+    assert!(rows[0].2.contains("*op_kediri*"), "{}", rows[0].2);
+    let token = reset_token_in(&rows[0].2);
+    // Only its hash is stored.
+    let stored: String = sqlx::query_scalar("SELECT reset_token FROM dashboard_password_resets")
+        .fetch_one(&e.db.pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, token);
+
+    // Bad confirmations change nothing.
+    let (s, b) = reset_confirm(&e, &token, "passwordbaru1", "passwordbaru2").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, _) = reset_confirm(&e, &token, "pendek", "pendek").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, b) = reset_confirm(
+        &e,
+        "00000000-0000-0000-0000-000000000000",
+        "passwordbaru1",
+        "passwordbaru1",
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, _) = e.get("/api/clients/profile", &old_token).await;
+    assert_eq!(s, StatusCode::OK, "still logged in");
+
+    let (s, b) = reset_confirm(&e, &token, "passwordbaru1", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["success"], true);
+    let hash: String =
+        sqlx::query_scalar("SELECT password_hash FROM dashboard_user WHERE username = 'op_kediri'")
+            .fetch_one(&e.db.pool)
+            .await
+            .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    // Every session of the account ended: 401 with the reason the dashboard logs out on.
+    for t in [&old_token, &other_session] {
+        let (s, b) = e.get("/api/clients/profile", t).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{b}");
+        assert_eq!(b["reason"], "invalid_token");
+    }
+    let (s, _) = login_with(&e, "op_kediri", PASSWORD).await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
+    let (s, b) = login_with(&e, "op_kediri", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _) = e
+        .get("/api/clients/profile", b["token"].as_str().unwrap())
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // A used token is refused.
+    let (s, b) = reset_confirm(&e, &token, "passwordbaru3", "passwordbaru3").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        b["message"].as_str().unwrap().contains("tidak valid"),
+        "{b}"
+    );
+
+    // An expired token is refused (15 minutes).
+    let (s, _) = reset_request(&e, "op_kediri", "081299990000").await;
+    assert_eq!(s, StatusCode::OK);
+    deliver_whatsapp(&e.db).await;
+    let rows = outbox(&e.db).await;
+    assert_eq!(rows.len(), 2);
+    let expired = reset_token_in(&rows[1].2);
+    assert_ne!(expired, token);
+    sqlx::query("UPDATE dashboard_password_resets SET expires_at = now() - interval '1 second' WHERE used_at IS NULL")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let (s, _) = reset_confirm(&e, &expired, "passwordbaru4", "passwordbaru4").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = login_with(&e, "op_kediri", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK, "the password is unchanged");
+    e.done().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_reset_by_email_is_mailed_over_smtp() {
+    let e = env().await;
+    sqlx::query("UPDATE dashboard_user SET email = 'op@blitar.go.id' WHERE username = 'op_blitar'")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let smtp = Smtp::start().await;
+    let (s, b) = reset_request(&e, "op_blitar", "OP@Blitar.go.id").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let port = smtp.port.to_string();
+    run_jobs(
+        &e.db,
+        "messaging",
+        "email_send",
+        &[
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", &port),
+            ("SMTP_TLS", "none"),
+            ("SMTP_FROM", "cicero@example.com"),
+        ],
+    )
+    .await;
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = mails.values().next().unwrap();
+    assert!(mail.contains("To: op@blitar.go.id"), "{mail}");
+    assert!(
+        mail.contains("Subject: Reset password dashboard Cicero"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Content-Transfer-Encoding: quoted-printable"),
+        "{mail}"
+    );
+    let token = reset_token_in(&quoted_printable(mail));
+    let (s, b) = reset_confirm(&e, &token, "passwordbaru1", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _) = login_with(&e, "op_blitar", "passwordbaru1").await;
+    assert_eq!(s, StatusCode::OK);
+    e.done().await;
+}
+
+/// Decodes a quoted-printable mail (RFC 2045: `=` soft line breaks, `=XX` bytes).
+fn quoted_printable(mail: &str) -> String {
+    let joined = mail.replace("=\r\n", "").replace("=\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (b[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'=', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A real SMTP server (`python3 -m aiosmtpd`, Maildir), as in tests/messaging.rs.
+struct Smtp {
+    child: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Smtp {
+    async fn start() -> Smtp {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir.path().join("mail"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (pip install aiosmtpd; scripts/test.sh does)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "aiosmtpd did not start (is it installed?)"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Smtp { child, port, dir }
+    }
+
+    /// Every mail received, by file name.
+    fn mails(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for sub in ["new", "cur"] {
+            if let Ok(rd) = std::fs::read_dir(self.dir.path().join("mail").join(sub)) {
+                for e in rd.flatten() {
+                    out.insert(
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read_to_string(e.path()).expect("mail"),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn link_reports_are_edited_and_deleted_by_their_person_or_a_dashboard_user_in_reach() {
+    let e = env().await;
+    let op = e.login("op_kediri").await;
+    let (s, _, b) = e
+        .call(
+            "PUT",
+            "/api/link-reports/P1",
+            Some(&op),
+            Some(json!({"user_id": "75020001", "facebook_link": "cek https://facebook.com/x ya", "twitter_link": ""})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["facebook_link"], "https://facebook.com/x");
+    assert_eq!(b["data"]["twitter_link"], Value::Null);
+    assert_eq!(
+        b["data"]["instagram_link"], "https://instagram.com/p/x",
+        "absent fields are kept"
+    );
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT facebook_link FROM link_report WHERE shortcode = 'P1' AND user_id = '75020001'",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.as_deref(), Some("https://facebook.com/x"));
+    // Bad input, no report, another client's operator.
+    let put = |token: String, uri: &'static str, body: Value| {
+        let e = &e;
+        async move { e.call("PUT", uri, Some(&token), Some(body), &[]).await }
+    };
+    let (s, _, _) = put(
+        op.clone(),
+        "/api/link-reports/P1",
+        json!({"user_id": "75020001"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _, _) = put(
+        op.clone(),
+        "/api/link-reports/NOPE",
+        json!({"user_id": "75020001", "instagram_link": "https://instagram.com/p/z"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let blitar = e.login("op_blitar").await;
+    let (s, _, _) = put(
+        blitar,
+        "/api/link-reports/P1",
+        json!({"user_id": "75020001", "instagram_link": "https://instagram.com/p/z"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // DELETE is not on the legacy operator allow-list.
+    let (s, _, _) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P1?user_id=75020001",
+            Some(&op),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The person (reposter login) deletes their own report, not another's.
+    let me = person_login(&e, "75020001", "08123456789").await;
+    let (s, _, _) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P1?user_id=75020002",
+            Some(&me),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, b) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P1?user_id=75020001",
+            Some(&me),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["shortcode"], "P1");
+    assert_eq!(
+        e.db.count("SELECT count(*) FROM link_report WHERE shortcode = 'P1'")
+            .await,
+        0
+    );
+    // The same DELETE again within 5 minutes is the duplicate guard's (legacy); a report
+    // that does not exist is 404.
+    let (s, _, b) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P1?user_id=75020001",
+            Some(&me),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    let (s, _, _) = e
+        .call(
+            "DELETE",
+            "/api/link-reports/P2?user_id=75020001",
+            Some(&me),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = e
+        .call("DELETE", "/api/link-reports/P1", Some(&me), None, &[])
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    e.done().await;
+}
+
+#[tokio::test]
+async fn client_summary_counts_the_clients_stored_data() {
+    let e = env().await;
+    let binmas = e.login("binmas").await;
+    // KEDIRI is a satker of the DITBINMAS role (its people hold the role); any case works.
+    let admin = e.login("admin").await;
+    let (s, b) = e.get("/api/clients/kediri/summary", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["success"], true);
+    let d = &b["data"];
+    assert_eq!(d["client"]["client_id"], "KEDIRI");
+    assert_eq!(d["client"]["nama"], "POLRES KEDIRI");
+    assert_eq!(d["user_count"], 3);
+    assert_eq!(d["insta_post_count"], 3, "P1, P2 and the old POLD");
+    assert_eq!(d["tiktok_post_count"], 1);
+    assert_eq!(d["total_insta_likes"], 5, "2 + 1 + 2 likers");
+    assert_eq!(d["total_tiktok_comments"], 2);
+    let (s, b) = e.get("/api/clients/DITBINMAS/summary", &binmas).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["insta_post_count"], 0);
+    // Another client's: 403; operators: not on the legacy allow-list; unknown: 404.
+    let (s, _) = e.get("/api/clients/BLITAR/summary", &binmas).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let op = e.login("op_kediri").await;
+    let (s, _) = e.get("/api/clients/KEDIRI/summary", &op).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = e.get("/api/clients/NOPE/summary", &admin).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    e.done().await;
 }

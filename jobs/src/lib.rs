@@ -7,6 +7,7 @@
 
 pub mod backup_db;
 pub mod email_otp;
+pub mod email_send;
 pub mod export_recap;
 pub mod fetch_posts;
 pub mod import_users;
@@ -127,6 +128,7 @@ pub const CATALOGUE: &[JobSpec] = &[
     whatsapp_send::WhatsappSend::SPEC,
     send_digest::SendDigest::SPEC,
     email_otp::EmailOtp::SPEC,
+    email_send::EmailSend::SPEC,
     whatsapp_status::WhatsappStatus::SPEC,
 ];
 
@@ -180,6 +182,7 @@ pub fn validate(
         "whatsapp_send" => decode::<whatsapp_send::WhatsappSend>(payload).map(drop),
         "send_digest" => decode::<send_digest::SendDigest>(payload).map(drop),
         "email_otp" => decode::<email_otp::EmailOtp>(payload).map(drop),
+        "email_send" => decode::<email_send::EmailSend>(payload).map(drop),
         "whatsapp_status" => decode::<whatsapp_status::WhatsappStatus>(payload).map(drop),
         _ => return Err(ValidateError::UnknownKind(kind.to_string())),
     };
@@ -285,6 +288,7 @@ mod tests {
         serde_json::from_str::<send_digest::SendDigest>(send_digest::SendDigest::SPEC.example)
             .unwrap();
         serde_json::from_str::<email_otp::EmailOtp>(email_otp::EmailOtp::SPEC.example).unwrap();
+        serde_json::from_str::<email_send::EmailSend>(email_send::EmailSend::SPEC.example).unwrap();
         serde_json::from_str::<whatsapp_status::WhatsappStatus>(
             whatsapp_status::WhatsappStatus::SPEC.example,
         )

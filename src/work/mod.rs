@@ -11,6 +11,7 @@ use crate::config::Settings;
 
 pub mod backup_db;
 pub mod email_otp;
+pub mod email_send;
 pub mod export_recap;
 pub mod fetch_posts;
 pub mod import_users;
@@ -134,6 +135,7 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
         "whatsapp_status" => typed(payload, move |p| whatsapp_send::status(ctx, p)),
         "send_digest" => typed(payload, move |p| send_digest::run(ctx, job, p)),
         "email_otp" => typed(payload, move |p| email_otp::run(ctx, job, p)),
+        "email_send" => typed(payload, move |p| email_send::run(ctx, p)),
         other => {
             let msg = format!("no handler for job kind {other:?}");
             Box::pin(std::future::ready(Err(JobError::Permanent(msg))))

@@ -580,15 +580,134 @@ async fn komplain(st: &AppState, s: &Scoped, body: &Bytes, platform: &str) -> Ap
     if nrp.is_empty() {
         return Err(ApiError::bad_request("nrp wajib diisi"));
     }
-    let issue = field(&body, "issue").unwrap_or("Kendala akses atau data tidak sesuai");
+    let pick = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| field(&body, n).filter(|v| !v.trim().is_empty()))
+            .map(|v| v.trim().to_owned())
+    };
+    let issue = pick(&[
+        "issue",
+        "kendala",
+        "problem",
+        "message",
+        "pesan",
+        "complaint",
+        "text",
+    ])
+    .unwrap_or_else(|| "Kendala akses atau data tidak sesuai".to_owned());
+    let solution = pick(&["solution", "solusi", "tindak_lanjut"])
+        .unwrap_or_else(|| super::complaint::DEFAULT_SOLUTION.to_owned());
     if !super::users::in_reach(&st.pool, &s.user, &nrp).await? {
         return Err(ApiError::forbidden("nrp tidak termasuk client Anda"));
     }
-    tracing::info!(nrp = %nrp, platform, issue, by = %s.user.username, "dashboard complaint");
+    let person: (Option<String>, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT title, nama, whatsapp FROM \"user\" WHERE user_id = $1")
+            .bind(&nrp)
+            .fetch_one(&st.pool)
+            .await?;
+    let own_wa: Option<String> = sqlx::query_scalar(
+        "SELECT whatsapp::text FROM dashboard_user WHERE dashboard_user_id::text = $1",
+    )
+    .bind(&s.user.id)
+    .fetch_optional(&st.pool)
+    .await?
+    .flatten();
+    let reporter = [person.0.as_deref(), person.1.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let now = Utc::now();
+    let text = super::complaint::message(
+        super::complaint::jakarta_hour(now),
+        if reporter.is_empty() { &nrp } else { &reporter },
+        &nrp,
+        &issue,
+        &solution,
+    );
+    let stem = super::complaint::key_stem(platform, &nrp, jakarta_day(now), &issue, &solution);
+    // A recipient without a usable number is reported, not an error (legacy `whatsappDelivery`).
+    let mut delivery = Map::new();
+    let mut jobs = Vec::new();
+    for (name, raw) in [("personnel", person.2), ("dashboardUser", own_wa)] {
+        let chat = raw
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .and_then(|r| crate::whatsapp::address::chat_id(r).ok());
+        match chat {
+            Some(chat) => {
+                jobs.push(super::complaint::job(&stem, name, &chat, &text));
+                delivery.insert(name.into(), json!({"status": "queued", "chat_id": chat}));
+            }
+            None => {
+                delivery.insert(
+                    name.into(),
+                    json!({"status": "skipped", "reason": "no whatsapp number"}),
+                );
+            }
+        }
+    }
+    let ids = crate::platform::jobs::enqueue_many(&st.pool, &jobs)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "enqueue complaint whatsapp_send");
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error",
+            )
+        })?;
+    tracing::info!(nrp = %nrp, platform, by = %s.user.username, jobs = ?ids, "dashboard complaint");
     Ok(ok(json!({
         "message": "Komplain terkirim",
-        "data": { "nrp": nrp, "platform": platform, "issue": issue, "message": "Komplain terkirim" }
+        "data": {
+            "nrp": nrp, "platform": platform, "issue": issue, "solution": solution,
+            "message": "Komplain terkirim", "channel": "whatsapp", "text": text,
+            "whatsappDelivery": delivery, "reporter": reporter,
+            "dashboard": { "username": s.user.username },
+        }
     })))
+}
+
+/// `GET /api/clients/{client_id}/summary` (legacy `getClientSummary`): the client row and its totals
+/// over all stored data: active people, Instagram/TikTok posts, likes and comments. The
+/// executive-summary page's richer fields (`summaryMetrics`, narratives) were never served by
+/// the legacy backend either; the page falls back to its other calls.
+pub async fn client_summary(
+    State(st): State<Arc<AppState>>,
+    user: super::auth::DashUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult {
+    let client: Option<Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(c) FROM clients c WHERE lower(c.client_id) = lower($1)",
+    )
+    .bind(&id)
+    .fetch_optional(&st.pool)
+    .await?;
+    let client = client.ok_or_else(|| ApiError::not_found("Client not found"))?;
+    let client_id = client["client_id"].as_str().unwrap_or(&id).to_owned();
+    if !super::scope::may_access(&user, &client_id, &user.role) {
+        return Err(ApiError::forbidden("client_id tidak diizinkan"));
+    }
+    let (users, ig, tt, likes, comments): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT \
+           (SELECT count(*) FROM \"user\" WHERE client_id = $1 AND coalesce(status, true)), \
+           (SELECT count(*) FROM insta_post WHERE client_id = $1), \
+           (SELECT count(*) FROM tiktok_post WHERE client_id = $1), \
+           (SELECT coalesce(sum(CASE WHEN jsonb_typeof(l.likes) = 'array' THEN jsonb_array_length(l.likes) ELSE 0 END), 0)::bigint \
+              FROM insta_post p JOIN insta_like l ON l.shortcode = p.shortcode WHERE p.client_id = $1), \
+           (SELECT coalesce(sum(CASE WHEN jsonb_typeof(k.comments) = 'array' THEN jsonb_array_length(k.comments) ELSE 0 END), 0)::bigint \
+              FROM tiktok_post p JOIN tiktok_comment k ON k.video_id = p.video_id WHERE p.client_id = $1)",
+    )
+    .bind(&client_id)
+    .fetch_one(&st.pool)
+    .await?;
+    Ok(ok(json!({ "data": {
+        "client": client, "user_count": users, "insta_post_count": ig, "tiktok_post_count": tt,
+        "total_insta_likes": likes, "total_tiktok_comments": comments,
+    }})))
 }
 
 /// `POST /api/dashboard/komplain/insta {nrp, client_id?, issue}`.

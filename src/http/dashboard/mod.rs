@@ -21,9 +21,11 @@ use super::AppState;
 use crate::platform::redis::ConnectionManager;
 
 pub mod auth;
+pub mod complaint;
 #[macro_use]
 pub mod data;
 pub mod exports;
+pub mod password_reset;
 pub mod premium;
 pub mod scope;
 pub mod social;
@@ -154,6 +156,14 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(auth::dashboard_register),
         )
         .route("/api/auth/user-login", post(auth::user_login))
+        .route(
+            "/api/auth/dashboard-password-reset/request",
+            post(password_reset::request),
+        )
+        .route(
+            "/api/auth/dashboard-password-reset/confirm",
+            post(password_reset::confirm),
+        )
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/dashboard/users/{id}/approve", put(auth::approve))
         .route("/api/dashboard/users/{id}/reject", put(auth::reject))
@@ -194,6 +204,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/api/link-reports",
             get(social::link_reports).post(social::create_link_report),
+        )
+        .route(
+            "/api/clients/{client_id}/summary",
+            get(data::client_summary),
+        )
+        .route(
+            "/api/link-reports/{shortcode}",
+            put(social::update_link_report).delete(social::delete_link_report),
         )
         .route("/api/link-reports-khusus", get(social::link_reports_khusus))
         .route("/api/premium/request", post(premium::create))

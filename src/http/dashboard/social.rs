@@ -441,6 +441,91 @@ pub async fn create_link_report(
     Ok(res)
 }
 
+/// `PUT /api/link-reports/{shortcode} {user_id, instagram_link?, facebook_link?, …}`: replaces
+/// the links given (each reduced to its first URL; a field without a URL clears it, as a
+/// form sending `""` means "Nihil"); absent fields are kept. 404 when the person has no report
+/// for the post.
+pub async fn update_link_report(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(shortcode): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let body = json_body(&body)?;
+    let Some(user_id) = body.get("user_id").and_then(super::users::normalize_nrp) else {
+        return Err(ApiError::bad_request("user_id wajib diisi"));
+    };
+    if !may_act_for(&st, &caller, &user_id).await? {
+        return Err(ApiError::forbidden("user_id tidak diizinkan"));
+    }
+    // Per field: (given?, new value).
+    let links: Vec<(bool, Option<String>)> = PLATFORMS
+        .iter()
+        .map(|f| match body.get(*f) {
+            Some(Value::String(s)) => (true, first_url(s)),
+            Some(Value::Null) => (true, None),
+            _ => (false, None),
+        })
+        .collect();
+    if links.iter().all(|(given, _)| !given) {
+        return Err(ApiError::bad_request("minimal satu link wajib diisi"));
+    }
+    let row: Option<Value> = sqlx::query_scalar(
+        "UPDATE link_report SET \
+           instagram_link = CASE WHEN $3 THEN $4 ELSE instagram_link END, \
+           facebook_link = CASE WHEN $5 THEN $6 ELSE facebook_link END, \
+           twitter_link = CASE WHEN $7 THEN $8 ELSE twitter_link END, \
+           tiktok_link = CASE WHEN $9 THEN $10 ELSE tiktok_link END, \
+           youtube_link = CASE WHEN $11 THEN $12 ELSE youtube_link END \
+         WHERE shortcode = $1 AND user_id = $2 RETURNING to_jsonb(link_report.*)",
+    )
+    .bind(&shortcode)
+    .bind(&user_id)
+    .bind(links[0].0)
+    .bind(&links[0].1)
+    .bind(links[1].0)
+    .bind(&links[1].1)
+    .bind(links[2].0)
+    .bind(&links[2].1)
+    .bind(links[3].0)
+    .bind(&links[3].1)
+    .bind(links[4].0)
+    .bind(&links[4].1)
+    .fetch_optional(&st.pool)
+    .await?;
+    let row = row.ok_or_else(|| ApiError::not_found("Laporan link tidak ditemukan"))?;
+    Ok(ok(json!({ "data": row })))
+}
+
+/// `DELETE /api/link-reports/{shortcode}?user_id=`: removes the person's report of the post
+/// (404 when there is none) and answers it.
+pub async fn delete_link_report(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(shortcode): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult {
+    let user_id = all_values(q.as_deref().unwrap_or_default(), &["user_id"])
+        .into_iter()
+        .next()
+        .and_then(|u| super::users::normalize_nrp(&Value::String(u)));
+    let Some(user_id) = user_id else {
+        return Err(ApiError::bad_request("user_id wajib diisi"));
+    };
+    if !may_act_for(&st, &caller, &user_id).await? {
+        return Err(ApiError::forbidden("user_id tidak diizinkan"));
+    }
+    let row: Option<Value> = sqlx::query_scalar(
+        "DELETE FROM link_report WHERE shortcode = $1 AND user_id = $2 RETURNING to_jsonb(link_report.*)",
+    )
+    .bind(&shortcode)
+    .bind(&user_id)
+    .fetch_optional(&st.pool)
+    .await?;
+    let row = row.ok_or_else(|| ApiError::not_found("Laporan link tidak ditemukan"))?;
+    Ok(ok(json!({ "data": row })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
