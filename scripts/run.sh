@@ -18,6 +18,14 @@ if [ -z "${JOB_API_TOKEN:-}" ]; then
   JOB_API_TOKEN=$(cat .cicero/api-token)
   export JOB_API_TOKEN
 fi
+# The dashboard API is served only with a JWT secret: keep a local one unless one is configured.
+if [ -z "${JWT_SECRET:-}" ]; then
+  if [ ! -s .cicero/jwt-secret ]; then
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > .cicero/jwt-secret
+  fi
+  JWT_SECRET=$(cat .cicero/jwt-secret)
+  export JWT_SECRET
+fi
 export BACKUP_DIR="${BACKUP_DIR:-$PWD/backups}"
 # The embedded default reads social data from the offline demo provider; set PROVIDER=rapidapi
 # and RAPIDAPI_KEY to use the real accounts.
