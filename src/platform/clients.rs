@@ -68,10 +68,7 @@ pub async fn resume(pool: &PgPool, client_id: &str) -> Result<bool, sqlx::Error>
         .await?
         .rows_affected();
     if removed > 0 {
-        sqlx::query("SELECT pg_notify('cicero_jobs', q) FROM unnest($1::text[]) q")
-            .bind(cicero_jobs::QUEUES)
-            .execute(pool)
-            .await?;
+        super::worker::wake_all_queues(pool).await?;
     }
     Ok(removed > 0)
 }

@@ -65,14 +65,12 @@ fn checked(job: &NewJob) -> Result<&'static JobSpec, EnqueueError> {
     cicero_jobs::validate(&job.kind, &job.payload).map_err(EnqueueError::Invalid)
 }
 
-/// Every state: a key given explicitly (e.g. the scheduler's `cron:<entry>:<tick>`) is held
-/// for good, so a tick can never be enqueued twice.
-const ALL_STATES: &[&str] = &["pending", "running", "done", "failed", "cancelled"];
-
 /// The unique key of a job and the states in which its row holds it.
 fn uniqueness(spec: &JobSpec, job: &NewJob) -> (Option<String>, Option<Vec<&'static str>>) {
+    // A key given explicitly (e.g. the scheduler's `cron:<entry>:<tick>`) is held in every
+    // state, so a tick can never be enqueued twice.
     if let Some(k) = &job.unique_key {
-        return (Some(k.clone()), Some(ALL_STATES.to_vec()));
+        return (Some(k.clone()), Some(STATES.to_vec()));
     }
     match spec.unique_key(&job.payload, Utc::now().timestamp()) {
         Some(k) => (Some(k), spec.unique.map(|u| u.states.to_vec())),

@@ -297,6 +297,10 @@ async fn cancel_loop(rt: Arc<Runtime>, stop: CancellationToken) {
             _ = tick.tick() => {}
             _ = stop.cancelled() => return,
         }
+        // Nothing running here: nothing to abort, no query.
+        if rt.aborts.lock().map_or(true, |a| a.is_empty()) {
+            continue;
+        }
         let ids: Vec<i64> = match sqlx::query_scalar(
             "SELECT id FROM cicero.jobs WHERE state = 'running' AND locked_by = $1 AND cancel_requested_at IS NOT NULL",
         )
@@ -422,7 +426,7 @@ pub async fn rescue(pool: &PgPool, after: Duration) -> Result<u64, sqlx::Error> 
 }
 
 /// Wakes the fetchers of every queue in every process (jobs became due outside an INSERT).
-async fn wake_all_queues(pool: &PgPool) -> Result<(), sqlx::Error> {
+pub(crate) async fn wake_all_queues(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify('cicero_jobs', q) FROM unnest($1::text[]) q")
         .bind(cicero_jobs::QUEUES)
         .execute(pool)

@@ -126,7 +126,7 @@ pub fn username_fallback_allowed_at(now: DateTime<Utc>) -> bool {
 
 /// True when `t` falls on the same Asia/Jakarta calendar day as `now`.
 pub fn is_jakarta_today(t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    t.with_timezone(&Jakarta).date_naive() == now.with_timezone(&Jakarta).date_naive()
+    crate::domain::time::jakarta_day(t) == crate::domain::time::jakarta_day(now)
 }
 
 #[derive(Debug, Clone)]

@@ -85,14 +85,31 @@ impl WhatsAppTransport for OutboxTransport {
 }
 
 /// The transport the settings choose.
-pub fn transport(settings: &Settings) -> Box<dyn WhatsAppTransport> {
+///
+/// One per process and configuration, so every send reuses the WAHA client's connections.
+pub fn transport(settings: &Settings) -> std::sync::Arc<dyn WhatsAppTransport> {
+    type Cached = (
+        Option<(String, Option<String>)>,
+        std::sync::Arc<dyn WhatsAppTransport>,
+    );
+    static CACHE: std::sync::Mutex<Option<Cached>> = std::sync::Mutex::new(None);
     let m = &settings.messaging;
-    match (m.whatsapp_transport, &m.waha_url) {
-        (WhatsappTransportKind::Waha, Some(url)) => {
-            Box::new(waha::Waha::new(url.clone(), m.waha_api_key.clone()))
-        }
-        _ => Box::new(OutboxTransport),
+    let key = match (m.whatsapp_transport, &m.waha_url) {
+        (WhatsappTransportKind::Waha, Some(url)) => Some((url.clone(), m.waha_api_key.clone())),
+        _ => None,
+    };
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((k, t)) = cache.as_ref()
+        && *k == key
+    {
+        return t.clone();
     }
+    let t: std::sync::Arc<dyn WhatsAppTransport> = match &key {
+        Some((url, api_key)) => std::sync::Arc::new(waha::Waha::new(url.clone(), api_key.clone())),
+        None => std::sync::Arc::new(OutboxTransport),
+    };
+    *cache = Some((key, t.clone()));
+    t
 }
 
 /// One outbox row as the board sees it.

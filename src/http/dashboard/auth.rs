@@ -109,12 +109,10 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 /// Legacy `normalizeWhatsappNumber`: digits; unless they start with 62, one leading 0 is
 /// dropped and 62 prefixed.
 pub fn normalize_whatsapp(raw: &str) -> String {
-    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-    if digits.starts_with("62") || digits.is_empty() {
-        digits
-    } else {
-        format!("62{}", digits.strip_prefix('0').unwrap_or(&digits))
+    if !raw.chars().any(|c| c.is_ascii_digit()) {
+        return String::new();
     }
+    crate::whatsapp::address::normalize_number(raw)
 }
 
 /// Legacy `authRequired`: an operator may only reach these (path without `/api`).

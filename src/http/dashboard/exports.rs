@@ -25,7 +25,7 @@ use super::{
 use crate::{
     domain::time::jakarta_day,
     http::AppState,
-    platform::jobs::{NewJob, enqueue},
+    platform::jobs::{NewJob, enqueue, enqueue_many},
 };
 
 /// How long the synchronous download waits for its job before answering 504.
@@ -285,37 +285,31 @@ pub async fn import_users(
         "client_id": client_id, "role": role, "reach_clients": user.client_ids,
         "admin": user.is_admin(), "requested_by": user.id,
     });
-    // The job starts 2 s from now, so its file is stored before any worker can claim it (the
-    // generic `enqueue` cannot run inside this handler's transaction and stay `Send`).
-    let mut new = NewJob::new("import_users", payload);
-    new.run_at = Some(chrono::Utc::now() + chrono::Duration::seconds(2));
-    let job = enqueue(&st.pool, &new).await.map_err(|e| {
-        tracing::error!(error = %e, "enqueue import");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-    })?;
-    let stored = sqlx::query(
+    // The job and its file commit together, so no worker can claim a job without its file.
+    // (`enqueue_many` takes an executor; the `Acquire` of `enqueue` is not `Send` here.)
+    let mut tx = st.pool.begin().await?;
+    let id = enqueue_many(&mut *tx, &[NewJob::new("import_users", payload)])
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "enqueue import");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        })?
+        .first()
+        .copied()
+        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))?;
+    sqlx::query(
         "INSERT INTO cicero.job_files (job_id, file_name, content_type, content) \
          VALUES ($1, 'import.xlsx', $2, $3)",
     )
-    .bind(job.id)
+    .bind(id)
     .bind(crate::work::export_recap::XLSX)
     .bind(body.as_ref())
-    .execute(&st.pool)
-    .await;
-    if let Err(e) = stored {
-        // Without its file the job cannot run: cancel it rather than leave it to fail.
-        let _ = sqlx::query(
-            "UPDATE cicero.jobs SET state = 'cancelled', finished_at = now() \
-             WHERE id = $1 AND state = 'pending'",
-        )
-        .bind(job.id)
-        .execute(&st.pool)
-        .await;
-        return Err(e.into());
-    }
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     let mut res = ok(json!({
-        "job_id": job.id, "id": job.id, "state": "pending",
-        "status_url": format!("/api/users/import/{}", job.id),
+        "job_id": id, "id": id, "state": "pending",
+        "status_url": format!("/api/users/import/{id}"),
     }));
     *res.status_mut() = StatusCode::ACCEPTED;
     Ok(res)
