@@ -11,7 +11,7 @@ use axum::{
     http::{HeaderMap, Request, StatusCode},
 };
 use chrono::Utc;
-use common::{TOKEN, TestDb};
+use common::{TOKEN, TestDb, smtp::Smtp};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -2374,69 +2374,6 @@ fn quoted_printable(mail: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A real SMTP server (`python3 -m aiosmtpd`, Maildir), as in tests/messaging.rs.
-struct Smtp {
-    child: std::process::Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Smtp {
-    async fn start() -> Smtp {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
-        };
-        let dir = tempfile::tempdir().expect("tempdir");
-        let child = std::process::Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(dir.path().join("mail"))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 -m aiosmtpd (pip install aiosmtpd; scripts/test.sh does)");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "aiosmtpd did not start (is it installed?)"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        Smtp { child, port, dir }
-    }
-
-    /// Every mail received, by file name.
-    fn mails(&self) -> std::collections::BTreeMap<String, String> {
-        let mut out = std::collections::BTreeMap::new();
-        for sub in ["new", "cur"] {
-            if let Ok(rd) = std::fs::read_dir(self.dir.path().join("mail").join(sub)) {
-                for e in rd.flatten() {
-                    out.insert(
-                        e.file_name().to_string_lossy().into_owned(),
-                        std::fs::read_to_string(e.path()).expect("mail"),
-                    );
-                }
-            }
-        }
-        out
-    }
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! legacy migration runs once per run), the `cicero` binary as a child process, and polling.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::{
     collections::BTreeMap,
     process::{Child, Command, Stdio},
