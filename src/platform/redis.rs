@@ -26,6 +26,26 @@ impl Redis {
         Self::new(&s.messaging.redis_url, &s.messaging.redis_prefix)
     }
 
+    /// The process's store for these settings, so jobs share one connection instead of
+    /// opening one each.
+    pub fn shared(s: &Settings) -> Result<std::sync::Arc<Self>, redis::RedisError> {
+        type Cached = ((String, String), std::sync::Arc<Redis>);
+        static CACHE: std::sync::Mutex<Option<Cached>> = std::sync::Mutex::new(None);
+        let key = (
+            s.messaging.redis_url.clone(),
+            s.messaging.redis_prefix.clone(),
+        );
+        let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((k, r)) = cache.as_ref()
+            && *k == key
+        {
+            return Ok(r.clone());
+        }
+        let r = std::sync::Arc::new(Self::from_settings(s)?);
+        *cache = Some((key, r.clone()));
+        Ok(r)
+    }
+
     /// A handle on the shared connection (cheap to clone; reconnects by itself).
     pub async fn conn(&self) -> Result<ConnectionManager, redis::RedisError> {
         self.conn

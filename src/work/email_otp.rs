@@ -29,8 +29,8 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: EmailOtp) -> Result<Value, JobEr
         )));
     }
     let subject = p.subject.clone().unwrap_or_else(|| email.clone());
-    let redis = Redis::from_settings(&ctx.settings)
-        .map_err(|e| JobError::Permanent(format!("REDIS_URL: {e}")))?;
+    let redis =
+        Redis::shared(&ctx.settings).map_err(|e| JobError::Permanent(format!("REDIS_URL: {e}")))?;
     let code = otp::generate();
     otp::store(&redis, &p.purpose, &subject, &email, &code)
         .await
