@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{PgPool, Row};
 
-use super::{AppState, error};
+use super::{AppState, error, internal, unprocessable};
 use crate::platform::jobs::{self, NewJob};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -32,18 +32,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/schedules/{name}/disable", post(disable))
         .route("/api/schedules/{name}/run", post(run_now))
         .route("/api/audit", get(audit))
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "board API failed");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; see the server log",
-    )
-}
-
-fn unprocessable(msg: impl Into<String>) -> Response {
-    error(StatusCode::UNPROCESSABLE_ENTITY, msg)
 }
 
 /// Who acted: the credential (the job-API token until dashboard auth lands) and the name the
@@ -384,35 +372,15 @@ async fn schedules(State(st): State<Arc<AppState>>) -> Response {
             Err(e) => return internal(e),
         };
     let now = Utc::now();
+    let entries = crate::platform::scheduler::effective_entries(&st.cron_overrides);
+    let names: Vec<&str> = entries.iter().map(|(e, _)| e.name).collect();
+    let mut last_runs = match last_cron_runs(&st.pool, &names).await {
+        Ok(l) => l,
+        Err(e) => return internal(e),
+    };
     let mut out = Vec::new();
-    for (e, expr) in crate::platform::scheduler::effective_entries(&st.cron_overrides) {
-        let last = sqlx::query(
-            "SELECT id, state, created_at, finished_at, last_error FROM cicero.jobs
-              WHERE unique_key LIKE 'cron:%' AND split_part(unique_key, ':', 2) = $1
-              ORDER BY id DESC LIMIT 1",
-        )
-        .bind(e.name)
-        .fetch_optional(&st.pool)
-        .await;
-        let last = match last {
-            Ok(Some(r)) => {
-                let v: Result<Value, sqlx::Error> = (|| {
-                    Ok(json!({
-                        "job_id": r.try_get::<i64, _>("id")?,
-                        "state": r.try_get::<String, _>("state")?,
-                        "created_at": r.try_get::<DateTime<Utc>, _>("created_at")?,
-                        "finished_at": r.try_get::<Option<DateTime<Utc>>, _>("finished_at")?,
-                        "error": r.try_get::<Option<String>, _>("last_error")?,
-                    }))
-                })();
-                match v {
-                    Ok(v) => v,
-                    Err(e) => return internal(e),
-                }
-            }
-            Ok(None) => Value::Null,
-            Err(e) => return internal(e),
-        };
+    for (e, expr) in entries {
+        let last = last_runs.remove(e.name).unwrap_or(Value::Null);
         let (next, next_error) = match next_runs(&expr, now, 5) {
             Ok(n) => (n.iter().map(|t| t.to_rfc3339()).collect::<Vec<_>>(), None),
             Err(msg) => (Vec::new(), Some(msg)),
@@ -430,6 +398,39 @@ async fn schedules(State(st): State<Arc<AppState>>) -> Response {
         }));
     }
     Json(json!({ "timezone": cicero_jobs::schedule::TIMEZONE, "schedules": out })).into_response()
+}
+
+/// The newest job of each cron entry (its unique key is `cron:<entry>:<tick>`), in one pass
+/// over the jobs table rather than one query per entry.
+async fn last_cron_runs(
+    pool: &sqlx::PgPool,
+    names: &[&str],
+) -> Result<std::collections::HashMap<String, Value>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT ON (split_part(unique_key, ':', 2))
+                split_part(unique_key, ':', 2) AS entry,
+                id, state, created_at, finished_at, last_error
+           FROM cicero.jobs
+          WHERE unique_key LIKE 'cron:%' AND split_part(unique_key, ':', 2) = ANY($1)
+          ORDER BY split_part(unique_key, ':', 2), id DESC",
+    )
+    .bind(names)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("entry")?,
+                json!({
+                    "job_id": r.try_get::<i64, _>("id")?,
+                    "state": r.try_get::<String, _>("state")?,
+                    "created_at": r.try_get::<DateTime<Utc>, _>("created_at")?,
+                    "finished_at": r.try_get::<Option<DateTime<Utc>>, _>("finished_at")?,
+                    "error": r.try_get::<Option<String>, _>("last_error")?,
+                }),
+            ))
+        })
+        .collect()
 }
 
 fn entry(name: &str) -> Option<cicero_jobs::schedule::CronEntry> {

@@ -16,7 +16,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AppState, error};
+use super::{AppState, error, internal};
 use crate::{
     dns,
     domain::claim,
@@ -33,14 +33,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/claim/user-data", post(user_data))
         .route("/api/claim/update", put(update))
         .route("/api/claim/validate-email", post(validate_email))
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "claim API failed");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; see the server log",
-    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{
     AppState,
     board_api::{actor, record},
-    error,
+    error, internal,
 };
 use crate::platform::clients;
 
@@ -24,14 +24,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/clients/paused", get(list))
         .route("/api/clients/{client_id}/pause", post(pause))
         .route("/api/clients/{client_id}/resume", post(resume))
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "client pause API failed");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; see the server log",
-    )
 }
 
 async fn list(State(st): State<Arc<AppState>>) -> Response {

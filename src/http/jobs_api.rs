@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, board_api::record, error};
+use super::{AppState, board_api::record, error, internal, unprocessable};
 use crate::platform::jobs::{self, CancelOutcome, EnqueueError, Filter, NewJob, RetryOutcome};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -65,18 +65,6 @@ pub async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: 
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "job API failed");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; see the server log",
-    )
-}
-
-fn unprocessable(msg: impl Into<String>) -> Response {
-    error(StatusCode::UNPROCESSABLE_ENTITY, msg)
 }
 
 #[derive(Debug, Deserialize)]

@@ -127,6 +127,21 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
+/// 500 with a generic message; the error itself goes to the log (inside the request's span,
+/// which names its path and id), never to the caller.
+pub fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "request failed");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error; see the server log",
+    )
+}
+
+/// 422: the request is well-formed but its content is refused.
+pub fn unprocessable(msg: impl Into<String>) -> Response {
+    error(StatusCode::UNPROCESSABLE_ENTITY, msg)
+}
+
 /// The legacy JSON error body: `{"success": false, "message": ...}`.
 pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (
@@ -162,7 +177,9 @@ async fn access_log(mut req: Request, next: Next) -> Response {
     req.headers_mut().insert("x-request-id", header.clone());
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
     let started = Instant::now();
-    let mut res = next.run(req).await;
+    // The span gives every log line of the request (e.g. `internal`'s) its id and path.
+    let span = tracing::info_span!("http", request_id = %id, %method, %path);
+    let mut res = tracing::Instrument::instrument(next.run(req), span).await;
     res.headers_mut().insert("x-request-id", header);
     tracing::info!(
         request_id = %id,

@@ -13,7 +13,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, error};
+use super::{AppState, error, internal};
 use crate::whatsapp;
 
 /// Public: WAHA calls it.
@@ -26,14 +26,6 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/whatsapp/sessions", get(sessions))
         .route("/api/whatsapp/outbox", get(outbox))
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "whatsapp API failed");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error; see the server log",
-    )
 }
 
 /// Verifies `X-Webhook-Hmac`, stores the event once per id, and applies `session.status`.

@@ -45,10 +45,11 @@ pub async fn save_sec_uid(
     Ok(())
 }
 
-/// New and updated counts of an upsert.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What an upsert did: the ids it inserted (the upsert's `RETURNING (xmax = 0)` says which
+/// rows are new) and the count it updated.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Upserted {
-    pub new: u64,
+    pub new_ids: Vec<String>,
     pub updated: u64,
 }
 
@@ -90,7 +91,7 @@ pub async fn upsert_insta_posts(
         .fetch_one(&mut **tx)
         .await?;
         if inserted {
-            out.new += 1;
+            out.new_ids.push(p.shortcode.clone());
         } else {
             out.updated += 1;
         }
@@ -124,7 +125,7 @@ pub async fn upsert_tiktok_posts(
         .fetch_one(&mut **tx)
         .await?;
         if inserted {
-            out.new += 1;
+            out.new_ids.push(p.video_id.clone());
         } else {
             out.updated += 1;
         }

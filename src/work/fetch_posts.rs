@@ -19,10 +19,6 @@ use crate::{
     whatsapp::address,
 };
 
-pub(crate) fn db(e: sqlx::Error) -> JobError {
-    JobError::Retryable(format!("database: {e}"))
-}
-
 pub async fn run(ctx: Arc<Ctx>, p: FetchPosts) -> Result<Value, JobError> {
     let source = ingest::source(&ctx.settings, &ctx.pool)?;
     let now = Utc::now();
@@ -59,8 +55,7 @@ pub async fn fetch(
     now: DateTime<Utc>,
 ) -> Result<Value, JobError> {
     let client = store::client(pool, client_id)
-        .await
-        .map_err(db)?
+        .await?
         .ok_or_else(|| JobError::Permanent(format!("client {client_id:?} does not exist")))?;
     if !rules::sweep_platforms(&client).contains(&platform) {
         return Ok(json!({
@@ -73,7 +68,6 @@ pub async fn fetch(
     let window = jakarta_day_window(today)
         .ok_or_else(|| JobError::Permanent(format!("no Jakarta day window for {today}")))?;
     let mut extra = json!({});
-    let new_ids: Vec<String>;
     // (id, created_at) of what the provider returned, and the upsert closure per platform.
     let (fetched, today_ids, upserted, removed) = match platform {
         Platform::Instagram => {
@@ -85,14 +79,11 @@ pub async fn fetch(
                 .filter(|p| rules::is_today(p.created_at, now))
                 .collect();
             let ids: Vec<String> = todays.iter().map(|p| p.shortcode.clone()).collect();
-            let mut tx = pool.begin().await.map_err(db)?;
-            new_ids = not_stored(&mut tx, platform, &ids).await?;
-            let up = store::upsert_insta_posts(&mut tx, &client.client_id, &todays)
-                .await
-                .map_err(db)?;
+            let mut tx = pool.begin().await?;
+            let up = store::upsert_insta_posts(&mut tx, &client.client_id, &todays).await?;
             let (gone, n) =
                 remove_missing(&mut tx, platform, &client.client_id, window, &ids).await?;
-            tx.commit().await.map_err(db)?;
+            tx.commit().await?;
             (fetched, ids, up, (gone, n))
         }
         Platform::Tiktok => {
@@ -107,9 +98,7 @@ pub async fn fetch(
                 Some(s) => s,
                 None => {
                     let s = source.tiktok_sec_uid(&username).await?;
-                    store::save_sec_uid(pool, &client.client_id, &s)
-                        .await
-                        .map_err(db)?;
+                    store::save_sec_uid(pool, &client.client_id, &s).await?;
                     extra["sec_uid_resolved"] = json!(true);
                     s
                 }
@@ -124,14 +113,11 @@ pub async fn fetch(
                 .filter(|p| rules::is_today(p.created_at, now))
                 .collect();
             let ids: Vec<String> = todays.iter().map(|p| p.video_id.clone()).collect();
-            let mut tx = pool.begin().await.map_err(db)?;
-            new_ids = not_stored(&mut tx, platform, &ids).await?;
-            let up = store::upsert_tiktok_posts(&mut tx, &client.client_id, &todays)
-                .await
-                .map_err(db)?;
+            let mut tx = pool.begin().await?;
+            let up = store::upsert_tiktok_posts(&mut tx, &client.client_id, &todays).await?;
             let (gone, n) =
                 remove_missing(&mut tx, platform, &client.client_id, window, &ids).await?;
-            tx.commit().await.map_err(db)?;
+            tx.commit().await?;
             (fetched, ids, up, (gone, n))
         }
     };
@@ -142,12 +128,12 @@ pub async fn fetch(
         "date": today.to_string(),
         "fetched": fetched,
         "today": today_ids.len(),
-        "new": upserted.new,
+        "new": upserted.new_ids.len(),
         "updated": upserted.updated,
         "removed": removed.1,
         "removed_ids": removed.0,
         "ids": today_ids,
-        "new_ids": new_ids,
+        "new_ids": upserted.new_ids,
     });
     if let (Some(r), Some(e)) = (result.as_object_mut(), extra.as_object()) {
         r.extend(e.clone());
@@ -168,34 +154,10 @@ async fn remove_missing(
     window: (DateTime<Utc>, DateTime<Utc>),
     fetched_today: &[String],
 ) -> Result<(Vec<String>, u64), JobError> {
-    let stored = store::post_ids_between(&mut **tx, platform, client_id, window)
-        .await
-        .map_err(db)?;
+    let stored = store::post_ids_between(&mut **tx, platform, client_id, window).await?;
     let gone = rules::to_remove(&stored, fetched_today);
-    let n = store::delete_posts(tx, platform, &gone).await.map_err(db)?;
+    let n = store::delete_posts(tx, platform, &gone).await?;
     Ok((gone, n))
-}
-
-/// Which of `ids` are not stored yet (they will be inserted by this fetch): the `[BARU]` marks.
-async fn not_stored(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    platform: Platform,
-    ids: &[String],
-) -> Result<Vec<String>, JobError> {
-    let sql = match platform {
-        Platform::Instagram => "SELECT shortcode FROM insta_post WHERE shortcode = ANY($1)",
-        Platform::Tiktok => "SELECT video_id FROM tiktok_post WHERE video_id = ANY($1)",
-    };
-    let stored: Vec<String> = sqlx::query_scalar(sql)
-        .bind(ids)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(db)?;
-    Ok(ids
-        .iter()
-        .filter(|i| !stored.contains(i))
-        .cloned()
-        .collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -232,8 +194,7 @@ async fn broadcast_posts(
         .bind(window.0)
         .bind(window.1)
         .fetch_all(pool)
-        .await
-        .map_err(db)?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, created_at, count)| TaskPost {
@@ -272,8 +233,7 @@ pub async fn broadcast_tasks(
     )
     .bind(client_id)
     .fetch_optional(pool)
-    .await
-    .map_err(db)?
+    .await?
     {
         Some(c) => c,
         None => return not_sent("client not found"),
@@ -331,8 +291,7 @@ pub async fn broadcast_tasks(
     )
     .bind(&key)
     .fetch_one(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     if seen {
         return Ok(
             json!({"sent": false, "reason": "this set of posts was already broadcast", "idempotency_key": key}),

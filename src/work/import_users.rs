@@ -196,13 +196,11 @@ pub fn read_first_sheet(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
 }
 
 pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: ImportUsers) -> Result<Value, JobError> {
-    let db = |e: sqlx::Error| JobError::Retryable(format!("database: {e}"));
     let bytes: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT content FROM cicero.job_files WHERE job_id = $1")
             .bind(job.id)
             .fetch_optional(&ctx.pool)
-            .await
-            .map_err(db)?;
+            .await?;
     let bytes = bytes.ok_or_else(|| JobError::Permanent("the uploaded file is missing".into()))?;
     job.progress(0.1, "reading the file").await;
     let rows = read_first_sheet(&bytes).map_err(JobError::Permanent)?;
@@ -218,8 +216,7 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: ImportUsers) -> Result<Value, Jo
         sqlx::query_as("SELECT user_id, client_id FROM \"user\" WHERE user_id = ANY($1)")
             .bind(&ids)
             .fetch_all(&ctx.pool)
-            .await
-            .map_err(db)?;
+            .await?;
     for (id, client) in owners {
         let ours = p.admin
             || client
@@ -239,7 +236,7 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: ImportUsers) -> Result<Value, Jo
         }));
     }
     job.progress(0.5, "importing").await;
-    let mut tx = ctx.pool.begin().await.map_err(db)?;
+    let mut tx = ctx.pool.begin().await?;
     for person in &people {
         sqlx::query(
             "INSERT INTO \"user\" (user_id, nama, title, divisi, jabatan, insta, tiktok, whatsapp, \
@@ -261,8 +258,7 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: ImportUsers) -> Result<Value, Jo
         .bind(&person.whatsapp)
         .bind(&p.client_id)
         .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        .await?;
         if let Some(role) = &p.role {
             sqlx::query(
                 "INSERT INTO user_roles (user_id, role_id) SELECT $1, role_id FROM roles \
@@ -271,11 +267,10 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: ImportUsers) -> Result<Value, Jo
             .bind(&person.user_id)
             .bind(role)
             .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            .await?;
         }
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     job.progress(1.0, "done").await;
     Ok(json!({ "ok": true, "imported": people.len(), "rejected": [] }))
 }

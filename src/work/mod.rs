@@ -45,6 +45,14 @@ pub enum JobError {
     },
 }
 
+/// A database error is transient (connection lost, serialization failure, a deadlock): the
+/// attempt is retried after the kind's backoff.
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> Self {
+        JobError::Retryable(format!("database: {e}"))
+    }
+}
+
 /// What a running attempt knows about itself, and its progress channel.
 #[derive(Clone)]
 pub struct JobCtx {

@@ -20,7 +20,6 @@ pub async fn run(ctx: Arc<Ctx>, job: PruneJobs) -> Result<Value, JobError> {
         .failed_days
         .unwrap_or(ctx.settings.retain_failed_days)
         .max(1);
-    let db = |e: sqlx::Error| JobError::Retryable(format!("database: {e}"));
     let mut deleted = [0i64; 2];
     for (i, (states, days)) in [
         (&["done"][..], done_days),
@@ -43,8 +42,7 @@ pub async fn run(ctx: Arc<Ctx>, job: PruneJobs) -> Result<Value, JobError> {
             .bind(days as i32)
             .bind(BATCH)
             .fetch_one(&ctx.pool)
-            .await
-            .map_err(db)?;
+            .await?;
             deleted[i] += n;
             if n < BATCH {
                 break;
@@ -53,12 +51,10 @@ pub async fn run(ctx: Arc<Ctx>, job: PruneJobs) -> Result<Value, JobError> {
     }
     sqlx::query("DELETE FROM cicero.rate_grants WHERE granted_at < now() - interval '1 hour'")
         .execute(&ctx.pool)
-        .await
-        .map_err(db)?;
+        .await?;
     sqlx::query("DELETE FROM cicero.rate_blocks WHERE blocked_until < now() - interval '1 hour'")
         .execute(&ctx.pool)
-        .await
-        .map_err(db)?;
+        .await?;
     tracing::info!(
         done = deleted[0],
         failed = deleted[1],

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use cicero_jobs::refresh_engagement::RefreshEngagement;
 
-use super::{Ctx, JobError, fetch_posts::db};
+use super::{Ctx, JobError};
 use crate::{
     domain::time::jakarta_day_window,
     ingest::{self, Platform, SocialSource, rules, store},
@@ -46,16 +46,13 @@ pub async fn refresh(
     now: DateTime<Utc>,
 ) -> Result<Value, JobError> {
     let client = store::client(pool, client_id)
-        .await
-        .map_err(db)?
+        .await?
         .ok_or_else(|| JobError::Permanent(format!("client {client_id:?} does not exist")))?;
     let today = rules::today(now);
     let window = jakarta_day_window(today)
         .ok_or_else(|| JobError::Permanent(format!("no Jakarta day window for {today}")))?;
-    let ids = store::post_ids_between(pool, platform, &client.client_id, window)
-        .await
-        .map_err(db)?;
-    let exceptions = store::exception_handles(pool, platform).await.map_err(db)?;
+    let ids = store::post_ids_between(pool, platform, &client.client_id, window).await?;
+    let exceptions = store::exception_handles(pool, platform).await?;
     let snapshot = rules::snapshot_window(now);
 
     let mut fetches = futures::stream::iter(ids.iter().cloned())
@@ -74,9 +71,8 @@ pub async fn refresh(
                     raw.iter().chain(exceptions.iter()).map(String::as_str),
                     platform,
                 );
-                let merged = store::merge_engagement(pool, platform, &id, &engagers, snapshot)
-                    .await
-                    .map_err(db)?;
+                let merged =
+                    store::merge_engagement(pool, platform, &id, &engagers, snapshot).await?;
                 per_post.push(json!({
                     "id": id,
                     "fetched": raw.len(),

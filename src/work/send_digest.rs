@@ -22,10 +22,6 @@ use crate::{
     whatsapp::address,
 };
 
-fn db(e: sqlx::Error) -> JobError {
-    JobError::Retryable(format!("database: {e}"))
-}
-
 /// The reports a digest can carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Report {
@@ -89,8 +85,7 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: SendDigest) -> Result<Value, Job
     )
     .bind(&p.client_id)
     .fetch_optional(&ctx.pool)
-    .await
-    .map_err(db)?
+    .await?
     .ok_or_else(|| JobError::Permanent(format!("client {:?} not found", p.client_id)))?;
     let text = build_text(&ctx, &client, report, now).await?;
     let day = jakarta_day(now);
@@ -151,8 +146,7 @@ async fn fan_out(
           ORDER BY client_id"
     )))
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     let jobs: Vec<NewJob> = clients
         .iter()
         .map(|c| {
@@ -280,8 +274,7 @@ async fn members_with_role(
     .bind(role)
     .bind(client_id)
     .fetch_all(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(rows.into_iter().map(Member::from).collect())
 }
 
@@ -314,8 +307,7 @@ async fn todays_posts(
         .bind(start)
         .bind(end)
         .fetch_all(pool)
-        .await
-        .map_err(db)?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, set)| PostEngagement {
@@ -386,8 +378,7 @@ async fn build_text(
             )
             .bind(members.iter().map(|m| m.client_id.clone()).collect::<Vec<_>>())
             .fetch_all(pool)
-            .await
-            .map_err(db)?;
+            .await?;
             let clients: Vec<ClientInfo> = clients
                 .into_iter()
                 .map(|(client_id, nama, tiktok)| ClientInfo {

@@ -10,7 +10,7 @@ use cicero_jobs::{
     sweep_social::SweepSocial,
 };
 
-use super::{Ctx, JobError, fetch_posts::db};
+use super::{Ctx, JobError};
 use crate::{
     ingest::{Platform, rules, store},
     platform::jobs::{self, NewJob},
@@ -21,7 +21,7 @@ pub async fn run(ctx: Arc<Ctx>, p: SweepSocial) -> Result<Value, JobError> {
 }
 
 pub async fn run_amplify(ctx: Arc<Ctx>, _p: SweepAmplify) -> Result<Value, JobError> {
-    let clients = store::clients(&ctx.pool).await.map_err(db)?;
+    let clients = store::clients(&ctx.pool).await?;
     let mut new = Vec::new();
     for c in clients.iter().filter(|c| rules::amplify_eligible(c)) {
         new.push(job(&FetchPosts {
@@ -36,7 +36,7 @@ pub async fn run_amplify(ctx: Arc<Ctx>, _p: SweepAmplify) -> Result<Value, JobEr
 /// Enqueues the work of every eligible client; returns how many jobs were created and how
 /// many were already queued or running.
 pub async fn sweep(pool: &sqlx::PgPool, engagement_only: bool) -> Result<Value, JobError> {
-    let clients = store::clients(pool).await.map_err(db)?;
+    let clients = store::clients(pool).await?;
     let mut new = Vec::new();
     for c in &clients {
         for platform in rules::sweep_platforms(c) {

@@ -14,10 +14,6 @@ use cicero_jobs::{Job, whatsapp_send::WhatsappSend};
 use super::{Ctx, JobCtx, JobError};
 use crate::whatsapp::{self, Body, Outgoing, SendError, address};
 
-fn db(e: sqlx::Error) -> JobError {
-    JobError::Retryable(format!("database: {e}"))
-}
-
 pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: WhatsappSend) -> Result<Value, JobError> {
     let transport = whatsapp::transport(&ctx.settings);
     send_with(&ctx, &job, p, transport.as_ref()).await
@@ -56,8 +52,7 @@ pub async fn send_with(
         sqlx::query_as("SELECT id, status FROM cicero.wa_outbox WHERE idempotency_key = $1")
             .bind(&p.idempotency_key)
             .fetch_optional(pool)
-            .await
-            .map_err(db)?;
+            .await?;
     if let Some((id, status)) = &existing
         && status == "sent"
     {
@@ -81,8 +76,7 @@ pub async fn send_with(
     .bind(&session)
     .bind(job.id)
     .fetch_one(pool)
-    .await
-    .map_err(db)?;
+    .await?;
     let msg = Outgoing { chat_id, body };
     match transport.send(&session, &msg).await {
         Ok(sent) => {
@@ -93,8 +87,7 @@ pub async fn send_with(
             .bind(outbox_id)
             .bind(&sent.provider_message_id)
             .execute(pool)
-            .await
-            .map_err(db)?;
+            .await?;
             Ok(json!({
                 "outbox_id": outbox_id,
                 "chat_id": msg.chat_id,
@@ -193,8 +186,6 @@ pub async fn status(
         Err(SendError::NotReady { state, .. }) => state,
         Err(e) => return Err(JobError::Retryable(e.to_string())),
     };
-    whatsapp::set_session_state(&ctx.pool, &session, &state)
-        .await
-        .map_err(db)?;
+    whatsapp::set_session_state(&ctx.pool, &session, &state).await?;
     Ok(json!({"session": session, "state": state, "transport": transport.name()}))
 }

@@ -235,39 +235,58 @@ impl FromRequestParts<Arc<AppState>> for DashUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &Arc<AppState>) -> ApiResult<Self> {
-        let d = dash(st)?;
-        let token = bearer(&parts.headers)
-            .ok_or_else(|| ApiError::token("missing_token", "Token required"))?;
-        let claims = verify_token(&d.jwt_secret, &token)?;
-        let mut redis = d.redis.clone();
-        let session: Option<String> = redis.get(d.key(&format!("login_token:{token}"))).await?;
+        let (token, claims, session) = session(parts, st).await?;
         let session = session
             .ok_or_else(|| ApiError::token("invalid_token", "Session expired or revoked"))?;
-        let Some(id) = session.strip_prefix("dashboard:") else {
-            return Err(ApiError::forbidden("Token bukan token dashboard"));
-        };
-        if claims.dashboard_user_id.as_deref() != Some(id) {
-            return Err(ApiError::token("invalid_token", "Invalid token"));
-        }
-        let user = load_user(&st.pool, id)
-            .await?
-            .ok_or_else(|| ApiError::token("invalid_token", "Account no longer exists"))?;
-        if !user.status {
-            return Err(ApiError::forbidden("Akun belum disetujui"));
-        }
-        if user.client_ids.is_empty() {
-            return Err(ApiError::forbidden(
-                "Operator belum memiliki klien yang diizinkan",
-            ));
-        }
-        let u = user.into_dash(token);
-        if u.role == "operator" && !operator_allowed(&parts.method, parts.uri.path()) {
-            return Err(ApiError::forbidden(
-                "Akses operator tidak diizinkan untuk endpoint ini",
-            ));
-        }
-        Ok(u)
+        dashboard_user(parts, st, token, &claims, &session).await
     }
+}
+
+/// The bearer token, its verified claims and its Redis session (`None` when revoked or
+/// expired): one signature check and one Redis read per request.
+async fn session(parts: &Parts, st: &Arc<AppState>) -> ApiResult<(String, Claims, Option<String>)> {
+    let d = dash(st)?;
+    let token =
+        bearer(&parts.headers).ok_or_else(|| ApiError::token("missing_token", "Token required"))?;
+    let claims = verify_token(&d.jwt_secret, &token)?;
+    let mut redis = d.redis.clone();
+    let session: Option<String> = redis.get(d.key(&format!("login_token:{token}"))).await?;
+    Ok((token, claims, session))
+}
+
+/// The checks after a live session: it is a dashboard session of the token's account, the
+/// account is approved and has clients, and an operator stays on the legacy allow-list.
+async fn dashboard_user(
+    parts: &Parts,
+    st: &Arc<AppState>,
+    token: String,
+    claims: &Claims,
+    session: &str,
+) -> ApiResult<DashUser> {
+    let Some(id) = session.strip_prefix("dashboard:") else {
+        return Err(ApiError::forbidden("Token bukan token dashboard"));
+    };
+    if claims.dashboard_user_id.as_deref() != Some(id) {
+        return Err(ApiError::token("invalid_token", "Invalid token"));
+    }
+    let user = load_user(&st.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::token("invalid_token", "Account no longer exists"))?;
+    if !user.status {
+        return Err(ApiError::forbidden("Akun belum disetujui"));
+    }
+    if user.client_ids.is_empty() {
+        return Err(ApiError::forbidden(
+            "Operator belum memiliki klien yang diizinkan",
+        ));
+    }
+    let u = user.into_dash(token);
+    if u.role == "operator" && !operator_allowed(&parts.method, parts.uri.path()) {
+        return Err(ApiError::forbidden(
+            "Akses operator tidak diizinkan untuk endpoint ini",
+        ));
+    }
+    Ok(u)
 }
 
 /// Any signed-in caller: a dashboard account, or a person (claim portal / reposter token).
@@ -281,18 +300,15 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &Arc<AppState>) -> ApiResult<Self> {
-        let d = dash(st)?;
-        let token = bearer(&parts.headers)
-            .ok_or_else(|| ApiError::token("missing_token", "Token required"))?;
-        let claims = verify_token(&d.jwt_secret, &token)?;
-        let mut redis = d.redis.clone();
-        let session: Option<String> = redis.get(d.key(&format!("login_token:{token}"))).await?;
-        match session.as_deref().and_then(|s| s.strip_prefix("user:")) {
+        let (token, claims, session) = session(parts, st).await?;
+        let session = session
+            .ok_or_else(|| ApiError::token("invalid_token", "Session expired or revoked"))?;
+        match session.strip_prefix("user:") {
             Some(nrp) if claims.user_id.as_deref() == Some(nrp) => Ok(Caller::Person {
                 nrp: nrp.to_owned(),
             }),
             Some(_) => Err(ApiError::token("invalid_token", "Invalid token")),
-            None => DashUser::from_request_parts(parts, st)
+            None => dashboard_user(parts, st, token, &claims, &session)
                 .await
                 .map(Caller::Dashboard),
         }
