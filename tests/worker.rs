@@ -248,6 +248,56 @@ async fn unique_key_returns_the_existing_job() {
 }
 
 #[tokio::test]
+async fn the_unique_key_is_released_when_the_job_leaves_its_unique_states() {
+    let db = TestDb::new().await;
+    // The SQL rule itself (migration 0015), case by case.
+    let cases: [(Option<&[&str]>, &str, bool); 6] = [
+        (Some(&["pending", "running"]), "pending", true),
+        (Some(&["pending", "running"]), "done", false),
+        (Some(&["pending", "running"]), "cancelled", false),
+        (Some(&["pending", "running", "done"]), "done", true),
+        (Some(&["pending", "running", "done"]), "failed", false),
+        (None, "failed", true),
+    ];
+    for (states, new_state, kept) in cases {
+        let states: Option<Vec<String>> = states.map(|s| s.iter().map(|x| x.to_string()).collect());
+        let key: Option<String> = sqlx::query_scalar("SELECT cicero.unique_key_after('k', $1, $2)")
+            .bind(&states)
+            .bind(new_state)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        assert_eq!(key.is_some(), kept, "{states:?} -> {new_state}");
+    }
+
+    use cicero::platform::jobs::{CancelOutcome, NewJob, cancel, enqueue};
+    // ping is unique on its `dedup` field while pending or running: cancelling frees the
+    // key, and so does finishing.
+    let job = NewJob::new("ping", json!({"dedup": "release-test"}));
+    let first = enqueue(&db.pool, &job).await.unwrap();
+    assert_eq!(
+        cancel(&db.pool, first.id).await.unwrap(),
+        CancelOutcome::Cancelled
+    );
+    let second = enqueue(&db.pool, &job).await.unwrap();
+    assert!(!second.duplicate, "a cancelled job must not hold the key");
+    let w = start(&db, &[]);
+    db.wait_state(second.id, "done", 20).await;
+    w.stop().await;
+    let held: Option<String> =
+        sqlx::query_scalar("SELECT unique_key FROM cicero.jobs WHERE id = $1")
+            .bind(second.id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(held, None, "a done ping releases its key");
+    let third = enqueue(&db.pool, &job).await.unwrap();
+    assert!(!third.duplicate);
+    assert_ne!(third.id, second.id);
+    db.drop_db().await;
+}
+
+#[tokio::test]
 async fn enqueue_inside_a_rolled_back_transaction_leaves_nothing() {
     let db = TestDb::new().await;
     use cicero::platform::jobs::{NewJob, enqueue};

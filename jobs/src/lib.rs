@@ -231,6 +231,15 @@ mod tests {
             );
             assert!(s.max_attempts >= 1, "{}", s.kind);
             assert!(s.timeout_ms > 0, "{}", s.kind);
+            // A job that goes back to pending (retry, rescue) keeps its key: the SQL rule
+            // `cicero.unique_key_after` (migration 0015) relies on both active states.
+            if let Some(u) = s.unique {
+                assert!(
+                    u.states.contains(&"pending") && u.states.contains(&"running"),
+                    "{}: unique states must include pending and running",
+                    s.kind
+                );
+            }
             for st in s.unique.map(|u| u.states).unwrap_or_default() {
                 assert!(
                     ["pending", "running", "done", "failed", "cancelled"].contains(st),

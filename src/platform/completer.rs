@@ -181,8 +181,7 @@ async fn write(pool: &PgPool, worker: &str, batch: &[Outcome]) -> Result<(), sql
                     last_error = COALESCE(o.error, j.last_error),
                     waiting_for = o.waiting_for,
                     locked_by = NULL,
-                    unique_key = CASE WHEN j.unique_states IS NULL OR o.new_state = ANY(j.unique_states)
-                                      THEN j.unique_key END
+                    unique_key = cicero.unique_key_after(j.unique_key, j.unique_states, o.new_state)
                FROM o
               WHERE j.id = o.id AND j.locked_by = o.worker AND j.attempt = o.attempt
              RETURNING j.id, j.state),

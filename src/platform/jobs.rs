@@ -453,7 +453,7 @@ pub async fn bulk(
             "WITH p AS (UPDATE cicero.jobs SET state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END,
                         finished_at = CASE WHEN state = 'pending' THEN now() ELSE finished_at END,
                         cancel_requested_at = CASE WHEN state = 'running' THEN now() ELSE cancel_requested_at END,
-                        unique_key = CASE WHEN state = 'pending' AND NOT ('cancelled' = ANY(unique_states)) THEN NULL ELSE unique_key END
+                        unique_key = CASE WHEN state = 'pending' THEN cicero.unique_key_after(unique_key, unique_states, 'cancelled') ELSE unique_key END
                   WHERE {eligible} AND {FILTER_SQL} RETURNING id)
              SELECT count(*) FROM p"
         ),
@@ -492,7 +492,7 @@ pub async fn cancel(pool: &PgPool, id: i64) -> Result<CancelOutcome, sqlx::Error
             SET state = CASE WHEN state = 'pending' THEN 'cancelled' ELSE state END,
                 finished_at = CASE WHEN state = 'pending' THEN now() ELSE finished_at END,
                 cancel_requested_at = CASE WHEN state = 'running' THEN now() ELSE cancel_requested_at END,
-                unique_key = CASE WHEN state = 'pending' AND NOT ('cancelled' = ANY(unique_states)) THEN NULL ELSE unique_key END
+                unique_key = CASE WHEN state = 'pending' THEN cicero.unique_key_after(unique_key, unique_states, 'cancelled') ELSE unique_key END
           WHERE id = $1 AND state IN ('pending', 'running')
          RETURNING state",
     )

@@ -401,8 +401,8 @@ pub async fn rescue(pool: &PgPool, after: Duration) -> Result<u64, sqlx::Error> 
                     finished_at = CASE WHEN j.attempt >= j.max_attempts THEN now() END,
                     run_at = now(), locked_by = NULL,
                     last_error = 'worker ' || COALESCE(lost.locked_by, '?') || ' stopped heartbeating while running this job',
-                    unique_key = CASE WHEN j.attempt < j.max_attempts OR j.unique_states IS NULL
-                                        OR 'failed' = ANY(j.unique_states) THEN j.unique_key END
+                    unique_key = cicero.unique_key_after(j.unique_key, j.unique_states,
+                        CASE WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'pending' END)
                FROM lost WHERE j.id = lost.id
              RETURNING j.id),
          hist AS (
@@ -454,8 +454,8 @@ async fn release(pool: &PgPool, instance: &str, started: &[i64]) -> Result<(), s
                     finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
                     run_at = now(), locked_by = NULL,
                     last_error = 'interrupted: the worker shut down before the job finished',
-                    unique_key = CASE WHEN attempt < max_attempts OR unique_states IS NULL
-                                        OR 'failed' = ANY(unique_states) THEN unique_key END
+                    unique_key = cicero.unique_key_after(unique_key, unique_states,
+                        CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'pending' END)
               WHERE locked_by = $1 AND state = 'running'
              RETURNING id, attempt, started_at),
          hist AS (
