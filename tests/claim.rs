@@ -5,15 +5,10 @@ mod common;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use axum::{
-    Router,
-    body::Body,
-    http::{Request, StatusCode},
-};
+use axum::{Router, http::StatusCode};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 use tokio::net::UdpSocket;
-use tower::ServiceExt;
 
 use cicero::{
     http::{AppState, router},
@@ -23,21 +18,8 @@ use cicero::{
 use common::{TOKEN, TestDb};
 
 async fn request(app: &Router, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    let res = app.clone().oneshot(req).await.expect("router answers");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, _, body) = common::send(app, method, uri, body.to_string(), &[]).await;
+    (status, body)
 }
 
 /// The question name of a DNS query, dotted, and where the question ends.

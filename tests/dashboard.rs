@@ -81,50 +81,19 @@ impl Env {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, HeaderMap, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .header("origin", ORIGIN);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut all = vec![("origin", ORIGIN)];
+        all.extend(bearer.as_deref().map(|b| ("authorization", b)));
+        all.extend_from_slice(headers);
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let res = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let (status, headers) = (res.status(), res.headers().clone());
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
-            .await
-            .unwrap();
-        (
-            status,
-            headers,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        common::send(&self.app, method, uri, body, &all).await
     }
 
     /// A GET whose answer is a file (the body as bytes).
     async fn download(&self, uri: &str, token: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let req = Request::builder()
-            .uri(uri)
-            .header("content-type", "application/json")
-            .header("origin", ORIGIN)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let (status, headers) = (res.status(), res.headers().clone());
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
-            .await
-            .unwrap();
-        (status, headers, bytes.to_vec())
+        let bearer = format!("Bearer {token}");
+        let headers = [("origin", ORIGIN), ("authorization", bearer.as_str())];
+        common::send_raw(&self.app, "GET", uri, Body::empty(), &headers).await
     }
 
     async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
@@ -1731,25 +1700,23 @@ fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
 
 impl Env {
     async fn upload(&self, token: &str, file: Vec<u8>) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method("POST")
-            .uri("/api/users/import?client_id=KEDIRI")
-            .header(
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            (
                 "content-type",
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::from(file))
-            .unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            ),
+            ("authorization", bearer.as_str()),
+        ];
+        let (status, _, body) = common::send(
+            &self.app,
+            "POST",
+            "/api/users/import?client_id=KEDIRI",
+            file,
+            &headers,
         )
+        .await;
+        (status, body)
     }
 
     /// Polls an import until it is done; returns its result.

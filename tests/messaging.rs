@@ -11,14 +11,12 @@ use std::{
 
 use axum::{
     Json, Router,
-    body::Body,
     extract::State,
-    http::{HeaderMap, Request, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use cicero::{
     domain::{
@@ -67,26 +65,8 @@ async fn request(
     body: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = app
-        .clone()
-        .oneshot(req.body(Body::from(body.to_string())).expect("request"))
-        .await
-        .expect("router answers");
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, _, body) = common::send(app, method, uri, body.to_string(), headers).await;
+    (status, body)
 }
 
 async fn webhook(app: &Router, event: &Value) -> (StatusCode, Value) {

@@ -53,26 +53,57 @@ pub async fn call(
     body: Option<String>,
     auth: bool,
 ) -> (StatusCode, HeaderMap, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/json");
-    if auth {
-        req = req.header("authorization", format!("Bearer {TOKEN}"));
-    }
-    let req = req
-        .body(Body::from(body.unwrap_or_default()))
-        .expect("request");
-    let res = app.clone().oneshot(req).await.expect("router answers");
-    let (status, headers) = (res.status(), res.headers().clone());
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-        .await
-        .expect("body");
+    let bearer = format!("Bearer {TOKEN}");
+    let headers: &[(&str, &str)] = if auth {
+        &[("authorization", &bearer)]
+    } else {
+        &[]
+    };
+    send(app, method, uri, body.unwrap_or_default(), headers).await
+}
+
+/// Sends one JSON request (content type `application/json` unless `headers` names another)
+/// with extra headers; the body comes back as JSON (`Null` when it is not JSON).
+pub async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: impl Into<Body>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
+    let (status, headers, bytes) = send_raw(app, method, uri, body, headers).await;
     (
         status,
         headers,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
+}
+
+/// As [`send`], with the body as bytes (downloads).
+pub async fn send_raw(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: impl Into<Body>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        req = req.header("content-type", "application/json");
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(body.into()).expect("request");
+    let res = app.clone().oneshot(req).await.expect("router answers");
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
+        .await
+        .expect("body");
+    (status, headers, bytes.to_vec())
 }
 
 pub fn server_url() -> String {
