@@ -285,16 +285,17 @@ pub fn dedup_exempt(method: &Method, path: &str) -> bool {
 }
 
 /// The caller part of a dedup key: the bearer token, else `X-Client-Id`, else the IP (legacy).
-fn caller(req: &Request) -> String {
+fn caller(parts: &axum::http::request::Parts) -> String {
     let h = |n: &str| {
-        req.headers()
+        parts
+            .headers
             .get(n)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
     h("authorization")
         .or_else(|| h("x-client-id"))
-        .unwrap_or_else(|| auth::client_ip(req.headers(), req.extensions()))
+        .unwrap_or_else(|| auth::client_ip(&parts.headers, &parts.extensions))
 }
 
 /// Legacy `dedupRequest`: an identical non-GET request (method, URL, body, caller) within
@@ -313,7 +314,7 @@ pub async fn dedup(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
         Ok(b) => b,
         Err(_) => return ApiError::bad_request("request body too large").into_response(),
     };
-    let who = caller(&Request::from_parts(parts.clone(), Body::empty()));
+    let who = caller(&parts);
     let mut h = Sha256::new();
     h.update(parts.method.as_str());
     h.update(b"\n");
