@@ -530,7 +530,10 @@ async fn with_dashboard(state: AppState, s: &Settings) -> anyhow::Result<AppStat
     }
     let redis = platform::redis::connect(&s.messaging.redis_url).await?;
     Ok(match http::dashboard::Dashboard::from_settings(s, redis) {
-        Some(d) => state.with_dashboard(d),
+        Some(d) => {
+            let live = http::dashboard::social::Live::from_settings(s, &state.pool);
+            state.with_dashboard(d).with_social(live)
+        }
         None => state,
     })
 }

@@ -63,6 +63,10 @@ pub struct Settings {
     pub login_max_attempts: u32,
     /// Tiers admitted by the premium guard (`DASHBOARD_PREMIUM_ALLOWED_TIERS`, lower case).
     pub premium_allowed_tiers: Vec<String>,
+    /// How long the dashboard's `rapid-*` answers fetched live (profiles, post lists) stay in
+    /// Redis, and how old a stored Instagram profile may be before it is fetched again
+    /// (`RAPID_CACHE_SECS`, default 600; 0 = no cache).
+    pub rapid_cache: Duration,
 }
 
 /// `PROVIDER`: the real RapidAPI products, or the offline deterministic demo data.
@@ -303,6 +307,7 @@ impl Settings {
             .into_iter()
             .map(|t| t.to_lowercase())
             .collect(),
+            rapid_cache: Duration::from_secs(num(&get, "RAPID_CACHE_SECS", 600u64)?),
         })
     }
 

@@ -37,6 +37,9 @@ pub struct AppState {
     pub redis: Option<Arc<crate::platform::redis::Redis>>,
     /// The dashboard API (auth, scoping, legacy calls); `None` = not served.
     pub dashboard: Option<Arc<dashboard::Dashboard>>,
+    /// The live provider behind the dashboard's `rapid-*` calls and special-assignment link
+    /// reports; `None`: those answer from stored data only.
+    pub social: Option<Arc<dashboard::social::Live>>,
 }
 
 impl AppState {
@@ -54,6 +57,7 @@ impl AppState {
             messaging: None,
             redis: None,
             dashboard: None,
+            social: None,
         }
     }
 
@@ -76,6 +80,11 @@ impl AppState {
 
     pub fn with_dashboard(mut self, d: dashboard::Dashboard) -> Self {
         self.dashboard = Some(Arc::new(d));
+        self
+    }
+
+    pub fn with_social(mut self, live: dashboard::social::Live) -> Self {
+        self.social = Some(Arc::new(live));
         self
     }
 }

@@ -5,13 +5,16 @@
 //! count), plus one post of the evening before, which the jobs must leave out. Likers and
 //! commenters are the demo personnel (`crate::demo::PERSONNEL`; each skips some posts, so
 //! recaps show complete, partial and missing attendance) and a crowd of public accounts.
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use serde_json::json;
 
 use super::{SocialSource, SourceFuture};
 use crate::{
     domain::time::{jakarta, jakarta_day},
-    providers::{instagram::InstaPost, tiktok::ClientPosts, tiktok::TiktokPost},
+    providers::{
+        instagram::{InstaPost, InstaProfile},
+        tiktok::{ClientPosts, PostsBy, TiktokPost, TiktokUser},
+    },
 };
 
 /// Jakarta wall-clock times (hour, minute) at which every demo account posts.
@@ -162,22 +165,8 @@ impl SocialSource for DemoSource {
         now: DateTime<Utc>,
     ) -> SourceFuture<'a, ClientPosts> {
         Box::pin(async move {
-            let posts = post_slots(username, now)
-                .into_iter()
-                .map(|(seed, created_at)| {
-                    let id = video_id(&seed);
-                    TiktokPost {
-                        caption: Some(caption(username, &seed)),
-                        created_at,
-                        like_count: 50 + (hash(&["l", &seed]) % 400) as i64,
-                        comment_count: engagers(&id, true).len() as i64,
-                        raw: json!({"id": id, "createTime": created_at.timestamp(), "demo": true}),
-                        video_id: id,
-                    }
-                })
-                .collect();
             Ok(ClientPosts {
-                posts,
+                posts: tiktok_videos(username, now),
                 used_username_fallback: false,
                 skipped_outside_window: false,
             })
@@ -186,6 +175,143 @@ impl SocialSource for DemoSource {
 
     fn tiktok_comments<'a>(&'a self, video_id: &'a str) -> SourceFuture<'a, Vec<String>> {
         Box::pin(async move { Ok(engagers(video_id, true)) })
+    }
+
+    fn instagram_profile<'a>(&'a self, username: &'a str) -> SourceFuture<'a, InstaProfile> {
+        Box::pin(async move { Ok(instagram_profile(username)) })
+    }
+
+    fn instagram_post_info<'a>(&'a self, code_or_url: &'a str) -> SourceFuture<'a, InstaPost> {
+        Box::pin(async move { Ok(post_info(code_or_url, self.now())) })
+    }
+
+    fn tiktok_user<'a>(&'a self, username: &'a str) -> SourceFuture<'a, TiktokUser> {
+        Box::pin(async move { Ok(tiktok_user(username)) })
+    }
+
+    fn tiktok_recent_posts<'a>(
+        &'a self,
+        by: &'a PostsBy,
+        limit: u32,
+    ) -> SourceFuture<'a, Vec<TiktokPost>> {
+        Box::pin(async move {
+            let account = match by {
+                PostsBy::SecUid(s) | PostsBy::Username(s) => s,
+            };
+            let mut posts = tiktok_videos(account, self.now());
+            posts.truncate(limit as usize);
+            Ok(posts)
+        })
+    }
+}
+
+/// An account's videos visible at `now` (newest first).
+fn tiktok_videos(username: &str, now: DateTime<Utc>) -> Vec<TiktokPost> {
+    post_slots(username, now)
+        .into_iter()
+        .map(|(seed, created_at)| {
+            let id = video_id(&seed);
+            TiktokPost {
+                caption: Some(caption(username, &seed)),
+                created_at,
+                like_count: 50 + (hash(&["l", &seed]) % 400) as i64,
+                comment_count: engagers(&id, true).len() as i64,
+                raw: json!({"id": id, "createTime": created_at.timestamp(), "demo": true}),
+                video_id: id,
+            }
+        })
+        .collect()
+}
+
+/// A demo Instagram profile: stable counts per account.
+pub fn instagram_profile(username: &str) -> InstaProfile {
+    let h = hash(&["ig-profile", username]);
+    let pic = format!("https://demo.cicero.invalid/ig/{username}.jpg");
+    let raw = json!({
+        "pk": format!("{}", 10_000_000 + h % 90_000_000), "username": username,
+        "full_name": format!("Demo {username}"), "biography": format!("Akun resmi demo {username}"),
+        "follower_count": 1_000 + h % 50_000, "following_count": 10 + h % 300,
+        "media_count": 200 + h % 2_000, "is_private": false, "is_verified": true,
+        "profile_pic_url": pic, "demo": true
+    });
+    InstaProfile {
+        id: Some(format!("{}", 10_000_000 + h % 90_000_000)),
+        username: username.to_string(),
+        full_name: Some(format!("Demo {username}")),
+        biography: Some(format!("Akun resmi demo {username}")),
+        followers: Some((1_000 + h % 50_000) as i64),
+        following: Some((10 + h % 300) as i64),
+        media_count: Some((200 + h % 2_000) as i64),
+        is_private: false,
+        is_verified: true,
+        profile_pic_url: Some(pic),
+        raw,
+    }
+}
+
+/// A demo post for any link or shortcode, published at the start of the current minute (so
+/// a special-assignment report of it is always "today").
+pub fn post_info(code_or_url: &str, now: DateTime<Utc>) -> InstaPost {
+    let code = ["/p/", "/reel/"]
+        .iter()
+        .find_map(|m| code_or_url.split_once(m).map(|(_, rest)| rest))
+        .unwrap_or(code_or_url)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let created_at = now
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now);
+    let thumb = format!("https://demo.cicero.invalid/ig/{code}.jpg");
+    InstaPost {
+        id: Some(video_id(&code)),
+        caption: Some(format!("Konten khusus {code}")),
+        created_at,
+        like_count: engagers(&code, false).len() as i64,
+        comment_count: (hash(&["c", &code]) % 30) as i64,
+        thumbnail_url: Some(thumb.clone()),
+        is_video: false,
+        video_url: None,
+        image_urls: vec![thumb],
+        is_carousel: false,
+        raw: json!({"code": code, "taken_at": created_at.timestamp(), "demo": true}),
+        shortcode: code,
+    }
+}
+
+/// A demo TikTok account, shaped like `api/user/info`.
+pub fn tiktok_user(username: &str) -> TiktokUser {
+    let h = hash(&["tt-profile", username]);
+    let sec_uid = format!("MS4wDemo{:016x}", hash(&["secuid", username]));
+    let avatar = format!("https://demo.cicero.invalid/tt/{username}.jpg");
+    let (followers, following, heart, videos) = (
+        (2_000 + h % 80_000) as i64,
+        (5 + h % 200) as i64,
+        (10_000 + h % 900_000) as i64,
+        (100 + h % 900) as i64,
+    );
+    let raw = json!({"userInfo": {
+        "user": {"uniqueId": username, "secUid": sec_uid, "nickname": format!("Demo {username}"),
+                 "signature": format!("Akun resmi demo {username}"), "avatarThumb": avatar,
+                 "avatarLarger": avatar, "verified": true},
+        "stats": {"followerCount": followers, "followingCount": following, "heart": heart,
+                  "heartCount": heart, "videoCount": videos}
+    }, "demo": true});
+    TiktokUser {
+        unique_id: username.to_string(),
+        sec_uid,
+        nickname: Some(format!("Demo {username}")),
+        avatar_thumb: Some(avatar.clone()),
+        avatar_larger: Some(avatar),
+        signature: Some(format!("Akun resmi demo {username}")),
+        verified: true,
+        follower_count: Some(followers),
+        following_count: Some(following),
+        heart: Some(heart),
+        video_count: Some(videos),
+        raw,
     }
 }
 

@@ -18,8 +18,8 @@ use crate::{
     platform::ratelimit,
     providers::{
         ProviderError, Target, Timeouts,
-        instagram::{self, InstaPost, InstagramClient},
-        tiktok::{self, ClientPosts, CommentPacing, TiktokClient},
+        instagram::{self, InstaPost, InstaProfile, InstagramClient},
+        tiktok::{self, ClientPosts, CommentPacing, PostsBy, TiktokClient, TiktokPost, TiktokUser},
     },
 };
 
@@ -54,6 +54,62 @@ pub trait SocialSource: Send + Sync {
     ) -> SourceFuture<'a, ClientPosts>;
     /// The commenters of one video.
     fn tiktok_comments<'a>(&'a self, video_id: &'a str) -> SourceFuture<'a, Vec<String>>;
+
+    // ---- the dashboard's live calls (`rapid-*`, special-assignment link reports) ----------
+    // Defaults answer a configuration error, so a source written for the jobs alone still
+    // builds; both real sources implement them.
+
+    /// An Instagram profile (`v1/info`).
+    fn instagram_profile<'a>(&'a self, username: &'a str) -> SourceFuture<'a, InstaProfile> {
+        let _ = username;
+        Box::pin(async move { Err(unsupported(self.name(), "instagram_profile")) })
+    }
+    /// The newest `limit` posts of an account, whatever their day.
+    fn instagram_recent_posts<'a>(
+        &'a self,
+        username: &'a str,
+        limit: usize,
+    ) -> SourceFuture<'a, Vec<InstaPost>> {
+        Box::pin(async move {
+            let mut posts = self.instagram_posts(username).await?;
+            posts.truncate(limit);
+            Ok(posts)
+        })
+    }
+    /// One post by shortcode or URL (`v1/post_info`).
+    fn instagram_post_info<'a>(&'a self, code_or_url: &'a str) -> SourceFuture<'a, InstaPost> {
+        let _ = code_or_url;
+        Box::pin(async move { Err(unsupported(self.name(), "instagram_post_info")) })
+    }
+    /// A TikTok account (`api/user/info`).
+    fn tiktok_user<'a>(&'a self, username: &'a str) -> SourceFuture<'a, TiktokUser> {
+        let _ = username;
+        Box::pin(async move { Err(unsupported(self.name(), "tiktok_user")) })
+    }
+    /// The newest videos of an account by secUid or username (`api/user/posts` with its
+    /// fallbacks), `limit` per call.
+    fn tiktok_recent_posts<'a>(
+        &'a self,
+        by: &'a PostsBy,
+        limit: u32,
+    ) -> SourceFuture<'a, Vec<TiktokPost>> {
+        let _ = (by, limit);
+        Box::pin(async move { Err(unsupported(self.name(), "tiktok_recent_posts")) })
+    }
+    /// A provider answered 429 with Retry-After outside a job: hold every user of the shared
+    /// rate key until `until` (the worker does the same for a throttled job).
+    fn record_rate_limit<'a>(
+        &'a self,
+        until: DateTime<Utc>,
+        reason: &'a str,
+    ) -> SourceFuture<'a, ()> {
+        let _ = (until, reason);
+        Box::pin(async move { Ok(()) })
+    }
+}
+
+fn unsupported(source: &str, call: &str) -> ProviderError {
+    ProviderError::Config(format!("the {source} source does not provide {call}"))
 }
 
 /// The RapidAPI clients behind one cluster-wide limit: each provider operation (a post list,
@@ -188,6 +244,69 @@ impl SocialSource for RapidApiSource {
         Box::pin(async move {
             self.grant().await?;
             self.tiktok.comments(video_id).await
+        })
+    }
+
+    fn instagram_profile<'a>(&'a self, username: &'a str) -> SourceFuture<'a, InstaProfile> {
+        Box::pin(async move {
+            self.grant().await?;
+            self.instagram.profile(username).await
+        })
+    }
+
+    fn instagram_recent_posts<'a>(
+        &'a self,
+        username: &'a str,
+        limit: usize,
+    ) -> SourceFuture<'a, Vec<InstaPost>> {
+        Box::pin(async move {
+            self.grant().await?;
+            self.instagram.posts(username, limit).await
+        })
+    }
+
+    fn instagram_post_info<'a>(&'a self, code_or_url: &'a str) -> SourceFuture<'a, InstaPost> {
+        Box::pin(async move {
+            self.grant().await?;
+            self.instagram.post_info(code_or_url).await
+        })
+    }
+
+    fn tiktok_user<'a>(&'a self, username: &'a str) -> SourceFuture<'a, TiktokUser> {
+        Box::pin(async move {
+            self.grant().await?;
+            self.tiktok.user_info(username).await
+        })
+    }
+
+    fn tiktok_recent_posts<'a>(
+        &'a self,
+        by: &'a PostsBy,
+        limit: u32,
+    ) -> SourceFuture<'a, Vec<TiktokPost>> {
+        Box::pin(async move {
+            self.grant().await?;
+            self.tiktok.user_posts(by, limit).await
+        })
+    }
+
+    fn record_rate_limit<'a>(
+        &'a self,
+        until: DateTime<Utc>,
+        reason: &'a str,
+    ) -> SourceFuture<'a, ()> {
+        Box::pin(async move {
+            let Some(l) = &self.limiter else {
+                return Ok(());
+            };
+            ratelimit::block(&l.pool, &l.key, until, reason)
+                .await
+                .map_err(|e| ProviderError::Transient {
+                    host: "cicero rate limiter".into(),
+                    path: l.key.clone(),
+                    status: None,
+                    message: e.to_string(),
+                })
         })
     }
 }

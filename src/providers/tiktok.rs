@@ -35,12 +35,18 @@ pub struct TiktokUser {
     pub sec_uid: String,
     pub nickname: Option<String>,
     pub avatar_thumb: Option<String>,
+    /// `avatarLarger` (the dashboard's profile picture), else `avatarMedium`.
+    pub avatar_larger: Option<String>,
+    /// The bio (`signature`).
+    pub signature: Option<String>,
     pub verified: bool,
     pub follower_count: Option<i64>,
     pub following_count: Option<i64>,
     /// Total likes received (`stats.heart`).
     pub heart: Option<i64>,
     pub video_count: Option<i64>,
+    /// The whole body as received (`userInfo…`), for the dashboard's `rapid-profile`.
+    pub raw: Value,
 }
 
 /// One video, mapped as the legacy upsert into `tiktok_post` does.
@@ -412,11 +418,14 @@ pub fn parse_user_info(body: &Value) -> Result<TiktokUser, String> {
         sec_uid,
         nickname: first_string(user, &["nickname"]),
         avatar_thumb: first_string(user, &["avatarThumb"]),
+        avatar_larger: first_string(user, &["avatarLarger", "avatarMedium"]),
+        signature: first_string(user, &["signature"]),
         verified: first_bool(user, &["verified"]).unwrap_or(false),
         follower_count: first_i64(&stats, &["followerCount"]),
         following_count: first_i64(&stats, &["followingCount"]),
         heart: first_i64(&stats, &["heart", "heartCount"]),
         video_count: first_i64(&stats, &["videoCount"]),
+        raw: body.clone(),
     })
 }
 

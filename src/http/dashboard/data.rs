@@ -446,7 +446,7 @@ pub async fn aggregator(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult
         "data": {
             "igProfile": ig_profile,
             "igPosts": ig_posts,
-            "tiktokProfile": Value::Null,
+            "tiktokProfile": super::social::cached_tiktok_profile(&st, tiktok.as_deref()).await,
             "tiktokPosts": tt_posts,
         }
     })))

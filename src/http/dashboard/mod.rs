@@ -199,6 +199,8 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/api/tiktok/rapid-posts",
             get(social::tiktok_posts_by_account),
         )
+        .route("/api/tiktok/rapid-profile", get(social::tiktok_profile))
+        .route("/api/tiktok/rapid-info", get(social::tiktok_profile))
         .route("/api/insta/posts", get(social::insta_today))
         .route("/api/insta/posts-khusus", get(social::insta_today_khusus))
         .route(
@@ -211,9 +213,20 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route(
             "/api/link-reports/{shortcode}",
-            put(social::update_link_report).delete(social::delete_link_report),
+            get(social::link_report)
+                .put(social::update_link_report)
+                .delete(social::delete_link_report),
         )
-        .route("/api/link-reports-khusus", get(social::link_reports_khusus))
+        .route(
+            "/api/link-reports-khusus",
+            get(social::link_reports_khusus).post(social::create_link_report_khusus),
+        )
+        .route(
+            "/api/link-reports-khusus/{shortcode}",
+            get(social::link_report_khusus)
+                .put(social::update_link_report_khusus)
+                .delete(social::delete_link_report_khusus),
+        )
         .route("/api/premium/request", post(premium::create))
         .route("/api/premium/request/latest", get(premium::latest))
         .route("/api/exports", post(exports::create))

@@ -1,6 +1,9 @@
-//! The `rapid-*` calls of the home and post-analysis pages, answered from stored data
-//! (profiles and posts the ingestion jobs keep), and the reposter set: a person's record,
-//! today's posts, link reports.
+//! The social calls of the dashboard and the reposter:
+//! - [`rapid`]: `rapid-*` profile and post lookups, live through the configured provider
+//!   (the ingestion's `SocialSource`) with a short Redis cache, stored data as the fallback;
+//! - [`khusus`]: special-assignment link reports (a post fetched with `post_info`) and one
+//!   report by shortcode;
+//! - here: a person's record, today's posts, the link-report list, create, update, delete.
 use std::sync::Arc;
 
 use axum::{
@@ -12,20 +15,27 @@ use serde_json::{Value, json};
 
 use super::{
     ApiError, ApiResult,
-    auth::{Caller, DashUser, field, json_body},
+    auth::{Caller, field, json_body},
     data::today,
     ok,
     scope::{Params, may_access},
     users::in_reach,
 };
-use crate::{domain::username::normalize_handle, http::AppState};
+use crate::http::AppState;
 
-fn handle(p: &Params) -> ApiResult<String> {
-    p.get("username")
-        .and_then(normalize_handle)
-        .ok_or_else(|| ApiError::bad_request("username wajib diisi"))
-}
+pub mod khusus;
+pub mod rapid;
 
+pub use khusus::{
+    create_link_report_khusus, delete_link_report_khusus, link_report, link_report_khusus,
+    update_link_report_khusus,
+};
+pub use rapid::{
+    Live, cached_tiktok_profile, insta_posts_by_account, insta_profile, tiktok_posts_by_account,
+    tiktok_profile,
+};
+
+/// `limit` of a list call: a positive number, at most 100, else `default`.
 fn limit(p: &Params, default: i64) -> ApiResult<i64> {
     match p.get("limit") {
         None => Ok(default),
@@ -36,109 +46,6 @@ fn limit(p: &Params, default: i64) -> ApiResult<i64> {
             .map(|n| n.min(100))
             .ok_or_else(|| ApiError::bad_request("limit harus angka positif")),
     }
-}
-
-const PROFILE_SQL: &str = "SELECT jsonb_build_object('username', p.username, 'full_name', p.full_name, \
-       'bio', p.biography, 'biography', p.biography, 'followers', p.follower_count, \
-       'follower_count', p.follower_count, 'following', p.following_count, \
-       'following_count', p.following_count, 'post_count', p.post_count, \
-       'profile_pic_url', p.profile_pic_url, \
-       'hd_profile_pic_url_info', jsonb_build_object('url', p.profile_pic_url), \
-       'updated_at', p.updated_at) \
-     FROM insta_profile p WHERE lower(p.username) = $1";
-
-/// `GET /api/insta/rapid-profile?username=` and `rapid-info`: the stored profile.
-pub async fn insta_profile(
-    State(st): State<Arc<AppState>>,
-    _user: DashUser,
-    RawQuery(q): RawQuery,
-) -> ApiResult {
-    let name = handle(&Params::parse(q.as_deref()))?;
-    let p: Option<Value> = sqlx::query_scalar(PROFILE_SQL)
-        .bind(&name)
-        .fetch_optional(&st.pool)
-        .await?;
-    let p = p.ok_or_else(|| ApiError::not_found("Profil belum tersimpan"))?;
-    Ok(ok(json!({ "data": p, "profile": p })))
-}
-
-/// `GET /api/insta/rapid-posts?username=&limit=&start_date=&end_date=`: stored posts of the
-/// client whose official account this is.
-pub async fn insta_posts_by_account(
-    State(st): State<Arc<AppState>>,
-    _user: DashUser,
-    RawQuery(q): RawQuery,
-) -> ApiResult {
-    let p = Params::parse(q.as_deref());
-    let name = handle(&p)?;
-    let rows: Vec<Value> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('id', ip.shortcode, 'shortcode', ip.shortcode, 'code', ip.shortcode, \
-           'caption', ip.caption, 'like_count', coalesce(ip.like_count, 0), \
-           'comment_count', coalesce(ip.comment_count, 0), 'thumbnail_url', ip.thumbnail_url, \
-           'is_video', coalesce(ip.is_video, false), 'video_url', ip.video_url, \
-           'created_at', ip.created_at, 'timestamp', ip.created_at, \
-           'permalink', 'https://www.instagram.com/p/' || ip.shortcode || '/') \
-         FROM insta_post ip JOIN clients c ON c.client_id = ip.client_id \
-         WHERE lower(c.client_insta) = $1 \
-           AND ($2::date IS NULL OR ip.created_at >= ($2::date)::timestamp AT TIME ZONE 'Asia/Jakarta') \
-           AND ($3::date IS NULL OR ip.created_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta') \
-         ORDER BY ip.created_at DESC LIMIT $4",
-    )
-    .bind(&name)
-    .bind(date(p.get("start_date"))?)
-    .bind(date(p.get("end_date"))?)
-    .bind(limit(&p, 10)?)
-    .fetch_all(&st.pool)
-    .await?;
-    Ok(ok(json!({ "data": rows })))
-}
-
-fn date(s: Option<&str>) -> ApiResult<Option<chrono::NaiveDate>> {
-    s.map(|s| {
-        chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
-            .map_err(|_| ApiError::bad_request(format!("tanggal {s:?} bukan YYYY-MM-DD")))
-    })
-    .transpose()
-}
-
-/// `GET /api/tiktok/rapid-posts?client_id=|username=&limit=`: stored TikTok posts of a client.
-pub async fn tiktok_posts_by_account(
-    State(st): State<Arc<AppState>>,
-    user: DashUser,
-    RawQuery(q): RawQuery,
-) -> ApiResult {
-    let p = Params::parse(q.as_deref());
-    let (by_client, key) = match (p.get("client_id"), p.get("username")) {
-        (Some(c), _) => {
-            if !may_access(&user, c, &user.role) {
-                return Err(ApiError::forbidden("client_id tidak diizinkan"));
-            }
-            (true, c.to_lowercase())
-        }
-        (None, Some(_)) => (false, handle(&p)?),
-        (None, None) => (
-            true,
-            user.client_id().map(str::to_lowercase).unwrap_or_default(),
-        ),
-    };
-    let rows: Vec<Value> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('id', t.video_id, 'video_id', t.video_id, 'desc', t.caption, \
-           'caption', t.caption, 'like_count', coalesce(t.like_count, 0), \
-           'comment_count', coalesce(t.comment_count, 0), 'created_at', t.created_at, \
-           'createTime', extract(epoch FROM t.created_at)::bigint, \
-           'stats', jsonb_build_object('diggCount', coalesce(t.like_count, 0), \
-                                       'commentCount', coalesce(t.comment_count, 0))) \
-         FROM tiktok_post t JOIN clients c ON c.client_id = t.client_id \
-         WHERE CASE WHEN $1 THEN lower(c.client_id) = $2 \
-                    ELSE lower(ltrim(c.client_tiktok, '@')) = $2 END \
-         ORDER BY t.created_at DESC LIMIT $3",
-    )
-    .bind(by_client)
-    .bind(&key)
-    .bind(limit(&p, 10)?)
-    .fetch_all(&st.pool)
-    .await?;
-    Ok(ok(json!({ "data": rows })))
 }
 
 /// Whether a caller may act for a person.
@@ -505,23 +412,41 @@ pub async fn delete_link_report(
     Path(shortcode): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult {
-    let user_id = all_values(q.as_deref().unwrap_or_default(), &["user_id"])
+    delete_report(&st, &caller, &shortcode, q.as_deref(), false).await
+}
+
+/// The person's report of a post in `link_report` (or `link_report_khusus`), deleted.
+async fn delete_report(
+    st: &AppState,
+    caller: &Caller,
+    shortcode: &str,
+    q: Option<&str>,
+    khusus: bool,
+) -> ApiResult {
+    let user_id = all_values(q.unwrap_or_default(), &["user_id"])
         .into_iter()
         .next()
         .and_then(|u| super::users::normalize_nrp(&Value::String(u)));
     let Some(user_id) = user_id else {
         return Err(ApiError::bad_request("user_id wajib diisi"));
     };
-    if !may_act_for(&st, &caller, &user_id).await? {
+    if !may_act_for(st, caller, &user_id).await? {
         return Err(ApiError::forbidden("user_id tidak diizinkan"));
     }
-    let row: Option<Value> = sqlx::query_scalar(
-        "DELETE FROM link_report WHERE shortcode = $1 AND user_id = $2 RETURNING to_jsonb(link_report.*)",
-    )
-    .bind(&shortcode)
-    .bind(&user_id)
-    .fetch_optional(&st.pool)
-    .await?;
+    let table = if khusus {
+        "link_report_khusus"
+    } else {
+        "link_report"
+    };
+    // `table` is one of two constants.
+    let sql = format!(
+        "DELETE FROM {table} WHERE shortcode = $1 AND user_id = $2 RETURNING to_jsonb({table}.*)"
+    );
+    let row: Option<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(shortcode)
+        .bind(&user_id)
+        .fetch_optional(&st.pool)
+        .await?;
     let row = row.ok_or_else(|| ApiError::not_found("Laporan link tidak ditemukan"))?;
     Ok(ok(json!({ "data": row })))
 }
