@@ -326,9 +326,19 @@ async fn seed(db: &TestDb) {
         ("P1", "KEDIRI", t1, json!(["budi_ig", "siti_ig", "tono_ig"])),
         ("P2", "KEDIRI", t2, json!(["budi_ig"])),
         ("B1", "BLITAR", t1, json!(["joko_ig"])),
-        ("D1", "DITBINMAS", t1, json!(["budi_ig", "joko_ig", "rina_ig"])),
+        (
+            "D1",
+            "DITBINMAS",
+            t1,
+            json!(["budi_ig", "joko_ig", "rina_ig"]),
+        ),
         ("D2", "DITBINMAS", t2, json!(["joko_ig"])),
-        ("OLD", "KEDIRI", start - Duration::days(40), json!(["wati_ig"])),
+        (
+            "OLD",
+            "KEDIRI",
+            start - Duration::days(40),
+            json!(["wati_ig"]),
+        ),
     ] {
         sqlx::query(
             "INSERT INTO insta_post (shortcode, client_id, caption, created_at) \
@@ -414,7 +424,13 @@ async fn seed(db: &TestDb) {
             "link_report_khusus",
             "K1",
             "75020002",
-            ["https://instagram.com/p/y", "", "", "https://tiktok.com/v/1", ""],
+            [
+                "https://instagram.com/p/y",
+                "",
+                "",
+                "https://tiktok.com/v/1",
+                "",
+            ],
             t1,
         ),
     ] {
@@ -861,7 +877,11 @@ async fn all_data_workbooks_sum_each_month_since_september() {
     let e = env().await;
     let binmas = e.login("binmas").await;
     let d = today();
-    let first_year = if d.month() >= 9 { d.year() } else { d.year() - 1 };
+    let first_year = if d.month() >= 9 {
+        d.year()
+    } else {
+        d.year() - 1
+    };
     let mut months = Vec::new();
     let mut m = NaiveDate::from_ymd_opt(first_year, 9, 1).unwrap();
     while m <= d {
@@ -921,9 +941,7 @@ async fn all_data_workbooks_sum_each_month_since_september() {
     );
 
     let op = e.login("op_kediri").await;
-    let (name, bytes) = e
-        .export("kind=tiktok_all_data&client_id=KEDIRI", &op)
-        .await;
+    let (name, bytes) = e.export("kind=tiktok_all_data&client_id=KEDIRI", &op).await;
     assert!(
         name.starts_with("POLRES_KEDIRI_Rekap_TikTok_All_Data_"),
         "{name}"
@@ -965,7 +983,10 @@ async fn bad_payloads_fail_clearly_and_the_worker_keeps_serving() {
     };
     // (payload, the start of the error the job API answers with)
     let cases = [
-        (with(json!({"kind": "pdf"})), "payload.kind: unknown variant `pdf`"),
+        (
+            with(json!({"kind": "pdf"})),
+            "payload.kind: unknown variant `pdf`",
+        ),
         (
             with(json!({"kind": "engagement_ranking"})),
             "payload.period: required for kind engagement_ranking",
@@ -1014,14 +1035,15 @@ async fn bad_payloads_fail_clearly_and_the_worker_keeps_serving() {
         assert!(err.contains(msg), "{err}");
     }
     let (s, b) = e
-        .call("POST", "/api/exports?kind=per_content&client_id=KEDIRI", &op)
+        .call(
+            "POST",
+            "/api/exports?kind=per_content&client_id=KEDIRI",
+            &op,
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(
-        b["message"]
-            .as_str()
-            .unwrap()
-            .contains("likes_per_content"),
+        b["message"].as_str().unwrap().contains("likes_per_content"),
         "{b}"
     );
     let (name, _) = e
@@ -1059,4 +1081,31 @@ async fn bad_payloads_fail_clearly_and_the_worker_keeps_serving() {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     e.done().await;
+}
+
+#[test]
+fn openapi_describes_the_export_routes_and_every_kind() {
+    use cicero_jobs::export_recap::{ExportKind, RankingPeriod};
+    let doc: Value = serde_json::from_str(cicero::http::OPENAPI).unwrap();
+    for path in [
+        "/api/link-reports/excel",
+        "/api/link-reports/excel/by-user-shortcode",
+        "/api/link-reports-khusus/excel/by-user-shortcode",
+    ] {
+        assert!(
+            doc["paths"][path]["get"].is_object(),
+            "openapi.json lacks get {path}"
+        );
+    }
+    let kinds: Vec<&str> = ExportKind::ALL.iter().map(|k| k.name()).collect();
+    let periods: Vec<&str> = RankingPeriod::ALL.iter().map(|p| p.name()).collect();
+    let schema = &doc["components"]["schemas"]["ExportRecapPayload"]["properties"];
+    assert_eq!(schema["kind"]["enum"], json!(kinds));
+    assert_eq!(schema["period"]["enum"], json!(periods));
+    let params = doc["paths"]["/api/exports"]["post"]["parameters"]
+        .as_array()
+        .unwrap();
+    let param = |n: &str| params.iter().find(|p| p["name"] == n).unwrap().clone();
+    assert_eq!(param("kind")["schema"]["enum"], json!(kinds));
+    assert_eq!(param("period")["schema"]["enum"], json!(periods));
 }

@@ -209,10 +209,7 @@ impl ExportRecap {
         for (field, value) in [("user_id", &self.user_id), ("shortcode", &self.shortcode)] {
             let given = value.as_deref().is_some_and(|v| !v.trim().is_empty());
             if self.kind.needs_person() && !given {
-                return err(
-                    field,
-                    format!("required for kind {}", self.kind.name()),
-                );
+                return err(field, format!("required for kind {}", self.kind.name()));
             }
             if !self.kind.needs_person() && value.is_some() {
                 return err(
@@ -260,10 +257,13 @@ mod tests {
         p
     }
 
+    /// Ok, or the offending field and a word of its message.
+    type Want = Result<(), (&'static str, &'static str)>;
+
     #[test]
     fn kind_specific_fields_are_checked() {
-        // (extra fields, Ok or the offending field and a word of its message)
-        let cases: &[(serde_json::Value, Result<(), (&str, &str)>)] = &[
+        // (extra fields, what check says)
+        let cases: &[(serde_json::Value, Want)] = &[
             (json!({}), Ok(())),
             (json!({"kind": "likes_per_content"}), Ok(())),
             (

@@ -224,8 +224,14 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: ExportRecap) -> Result<Value, Jo
     }))
 }
 
-async fn counts(ctx: &Ctx, rule: &Rule, w: &(DateTime<Utc>, DateTime<Utc>)) -> Result<(u64, u64), JobError> {
-    let counts = rule_json(&ctx.pool, COUNTS_SQL, rule, w).await.map_err(db)?;
+async fn counts(
+    ctx: &Ctx,
+    rule: &Rule,
+    w: &(DateTime<Utc>, DateTime<Utc>),
+) -> Result<(u64, u64), JobError> {
+    let counts = rule_json(&ctx.pool, COUNTS_SQL, rule, w)
+        .await
+        .map_err(db)?;
     let count = |k: &str| counts.first().and_then(|c| c[k].as_u64()).unwrap_or(0);
     Ok((count("igPosts"), count("ttPosts")))
 }

@@ -924,8 +924,16 @@ mod tests {
             (Method::POST, "/api/exports", true),
             (Method::GET, "/api/exports/7/file", true),
             (Method::GET, "/api/link-reports/excel", false),
-            (Method::GET, "/api/link-reports/excel/by-user-shortcode", true),
-            (Method::GET, "/api/link-reports-khusus/excel/by-user-shortcode", true),
+            (
+                Method::GET,
+                "/api/link-reports/excel/by-user-shortcode",
+                true,
+            ),
+            (
+                Method::GET,
+                "/api/link-reports-khusus/excel/by-user-shortcode",
+                true,
+            ),
         ];
         for (m, p, want) in cases {
             assert_eq!(operator_allowed(&m, p), want, "{m} {p}");

@@ -232,7 +232,8 @@ async fn resolve(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<(Wind
         }
         ExportKind::LinkReport | ExportKind::LinkReportKhusus => month_window(&s.params, today)?,
         ExportKind::LinkReportDetail | ExportKind::LinkReportDetailKhusus => {
-            let (Some(user_id), Some(shortcode)) = (s.params.get("user_id"), s.params.get("shortcode"))
+            let (Some(user_id), Some(shortcode)) =
+                (s.params.get("user_id"), s.params.get("shortcode"))
             else {
                 return Err(ApiError::bad_request("user_id dan shortcode wajib diisi"));
             };
@@ -437,10 +438,7 @@ pub async fn anev_excel(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult
 
 /// `GET /api/link-reports/excel?client_id=[&tanggal=YYYY-MM]` (legacy §2.8): the month's link
 /// reports (`<client>_<Bulan>.xlsx`, `Sheet1`), this month by default.
-pub async fn link_reports_excel(
-    State(st): State<Arc<AppState>>,
-    s: Scoped,
-) -> ApiResult<Response> {
+pub async fn link_reports_excel(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult<Response> {
     let id = start(&st, &s, ExportKind::LinkReport).await?;
     wait_and_send(&st, &s, id).await
 }

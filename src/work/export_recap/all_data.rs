@@ -73,7 +73,12 @@ pub fn tally(months: &[Vec<Value>]) -> Option<Vec<Line>> {
 }
 
 /// The sheet: title, period, header `Polres`, the months, `Total`; the Polres rows; `TOTAL`.
-pub fn layout(platform: Platform, client_name: &str, months: &[NaiveDate], lines: &[Line]) -> Sheet {
+pub fn layout(
+    platform: Platform,
+    client_name: &str,
+    months: &[NaiveDate],
+    lines: &[Line],
+) -> Sheet {
     let labels: Vec<String> = months.iter().map(|m| month_year(*m)).collect();
     let width = labels.len() + 2;
     let mut header = vec![Cell::text("Polres")];
@@ -186,7 +191,12 @@ mod tests {
             [
                 vec![t("Rekap TikTok All Data – DIREKTORAT BINMAS")],
                 vec![t("Periode: September 2025 - Oktober 2025")],
-                vec![t("Polres"), t("September 2025"), t("Oktober 2025"), t("Total")],
+                vec![
+                    t("Polres"),
+                    t("September 2025"),
+                    t("Oktober 2025"),
+                    t("Total")
+                ],
                 vec![t("POLRES B"), n(1), n(5), n(6)],
                 vec![t("POLRES A"), n(3), n(0), n(3)],
                 vec![t("TOTAL"), n(4), n(5), n(9)],
@@ -197,6 +207,10 @@ mod tests {
             file_name(Platform::Instagram, " POLDA  JATIM ", at),
             "POLDA_JATIM_Rekap_Instagram_All_Data_7-2-2026_14-05-09.xlsx"
         );
-        assert!(Platform::Instagram.no_data().starts_with("Tidak ada data likes Instagram"));
+        assert!(
+            Platform::Instagram
+                .no_data()
+                .starts_with("Tidak ada data likes Instagram")
+        );
     }
 }

@@ -121,7 +121,11 @@ pub fn write(sheets: &[Sheet]) -> Result<Vec<u8>, XlsxError> {
             }
         }
         for &(r0, c0, r1, c1) in &sheet.merges {
-            let text = match sheet.rows.get(r0 as usize).and_then(|row| row.get(c0 as usize)) {
+            let text = match sheet
+                .rows
+                .get(r0 as usize)
+                .and_then(|row| row.get(c0 as usize))
+            {
                 Some(Cell::Text(t)) => t.as_str(),
                 _ => "",
             };

@@ -189,10 +189,12 @@ mod tests {
 
     #[test]
     fn detail_rows_in_the_legacy_columns() {
-        let rows = vec![json!({"user_id": "75020001", "title": "BRIPKA", "nama": "BUDI",
+        let rows = vec![
+            json!({"user_id": "75020001", "title": "BRIPKA", "nama": "BUDI",
             "username": "budi_ig", "divisi": "SAT BINMAS", "client_id": "KEDIRI",
             "shortcode": "P1", "instagram_link": "https://instagram.com/p/x",
-            "created_at": "2026-02-07T09:05:01", "caption": "caption P1"})];
+            "created_at": "2026-02-07T09:05:01", "caption": "caption P1"}),
+        ];
         let sheet = detail(&rows);
         assert_eq!(sheet.rows[0].len(), 15);
         let t = |v: &str| Cell::text(v);

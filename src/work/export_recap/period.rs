@@ -213,13 +213,48 @@ mod tests {
     fn ranking_periods_at_edges() {
         // (today, period, first, last): a Monday, a Sunday, the first of January, a leap year.
         let cases = [
-            ("2026-02-02", RankingPeriod::ThisWeek, "2026-02-02", "2026-02-08"),
-            ("2026-02-08", RankingPeriod::ThisWeek, "2026-02-02", "2026-02-08"),
-            ("2026-02-08", RankingPeriod::LastWeek, "2026-01-26", "2026-02-01"),
-            ("2026-01-01", RankingPeriod::Yesterday, "2025-12-31", "2025-12-31"),
-            ("2026-01-15", RankingPeriod::LastMonth, "2025-12-01", "2025-12-31"),
-            ("2028-02-10", RankingPeriod::ThisMonth, "2028-02-01", "2028-02-29"),
-            ("2026-03-31", RankingPeriod::LastMonth, "2026-02-01", "2026-02-28"),
+            (
+                "2026-02-02",
+                RankingPeriod::ThisWeek,
+                "2026-02-02",
+                "2026-02-08",
+            ),
+            (
+                "2026-02-08",
+                RankingPeriod::ThisWeek,
+                "2026-02-02",
+                "2026-02-08",
+            ),
+            (
+                "2026-02-08",
+                RankingPeriod::LastWeek,
+                "2026-01-26",
+                "2026-02-01",
+            ),
+            (
+                "2026-01-01",
+                RankingPeriod::Yesterday,
+                "2025-12-31",
+                "2025-12-31",
+            ),
+            (
+                "2026-01-15",
+                RankingPeriod::LastMonth,
+                "2025-12-01",
+                "2025-12-31",
+            ),
+            (
+                "2028-02-10",
+                RankingPeriod::ThisMonth,
+                "2028-02-01",
+                "2028-02-29",
+            ),
+            (
+                "2026-03-31",
+                RankingPeriod::LastMonth,
+                "2026-02-01",
+                "2026-02-28",
+            ),
         ];
         for (today, p, first, last) in cases {
             assert_eq!(

@@ -50,7 +50,10 @@ fn has_handle(row: &Value) -> bool {
 fn satker<'a>(list: &'a mut Vec<Satker>, row: &Value) -> &'a mut Satker {
     let s = |k: &str| row[k].as_str().unwrap_or_default().trim().to_owned();
     let id = s("client_id").to_uppercase();
-    let pos = match list.iter().position(|x| x.client_id.eq_ignore_ascii_case(&id)) {
+    let pos = match list
+        .iter()
+        .position(|x| x.client_id.eq_ignore_ascii_case(&id))
+    {
         Some(p) => p,
         None => {
             let name = s("client_name");
@@ -309,7 +312,13 @@ mod tests {
     fn ties_fall_back_to_rates_then_size_then_name() {
         // No engagement anywhere; TikTok exceptions give some satkers a rate.
         // (satker, members, TikTok exceptions among them)
-        let satkers = [("E", 4, 0), ("D", 2, 0), ("C", 4, 0), ("B", 4, 1), ("A", 2, 1)];
+        let satkers = [
+            ("E", 4, 0),
+            ("D", 2, 0),
+            ("C", 4, 0),
+            ("B", 4, 1),
+            ("A", 2, 1),
+        ];
         let (mut likes, mut comments) = (Vec::new(), Vec::new());
         for (id, n, exceptions) in satkers {
             for i in 0..n {
@@ -371,8 +380,26 @@ mod tests {
             vec!["Jumlah Post Instagram: 4"],
             vec!["Jumlah Post TikTok: 1"],
             vec![],
-            vec!["NAMA SATKER", "JUMLAH PERSONIL", "INSTAGRAM", "", "", "TIKTOK", "", ""],
-            vec!["", "", "SUDAH", "BELUM", "USERNAME KOSONG", "SUDAH", "BELUM", "USERNAME KOSONG"],
+            vec![
+                "NAMA SATKER",
+                "JUMLAH PERSONIL",
+                "INSTAGRAM",
+                "",
+                "",
+                "TIKTOK",
+                "",
+                "",
+            ],
+            vec![
+                "",
+                "",
+                "SUDAH",
+                "BELUM",
+                "USERNAME KOSONG",
+                "SUDAH",
+                "BELUM",
+                "USERNAME KOSONG",
+            ],
             vec!["1. DIT", "2", "1", "0", "1", "0", "2", "0"],
             vec!["2. POLRES K", "3", "3", "0", "0", "2", "0", "1"],
             vec!["TOTAL", "5", "4", "0", "1", "2", "2", "1"],
@@ -387,9 +414,21 @@ mod tests {
     fn legacy_file_names() {
         let at = crate::domain::time::jakarta(2026, 2, 7, 9, 5, 0).unwrap();
         let cases = [
-            ("DIREKTORAT BINMAS", "Tanggal_2026-02-07", "DIREKTORAT_BINMAS_Rekap_Ranking_Engagement_Tanggal_2026-02-07_2026-02-07_0905.xlsx"),
-            (" Dit/Lantas ", "Bulan_2026-01", "Dit_Lantas_Rekap_Ranking_Engagement_Bulan_2026-01_2026-02-07_0905.xlsx"),
-            ("", "Minggu_6_2026-02-02_2026-02-08", "Direktorat_Rekap_Ranking_Engagement_Minggu_6_2026-02-02_2026-02-08_2026-02-07_0905.xlsx"),
+            (
+                "DIREKTORAT BINMAS",
+                "Tanggal_2026-02-07",
+                "DIREKTORAT_BINMAS_Rekap_Ranking_Engagement_Tanggal_2026-02-07_2026-02-07_0905.xlsx",
+            ),
+            (
+                " Dit/Lantas ",
+                "Bulan_2026-01",
+                "Dit_Lantas_Rekap_Ranking_Engagement_Bulan_2026-01_2026-02-07_0905.xlsx",
+            ),
+            (
+                "",
+                "Minggu_6_2026-02-02_2026-02-08",
+                "Direktorat_Rekap_Ranking_Engagement_Minggu_6_2026-02-02_2026-02-08_2026-02-07_0905.xlsx",
+            ),
         ];
         for (client, label, want) in cases {
             assert_eq!(file_name(client, label, at), want);
