@@ -327,6 +327,13 @@ async fn per_content_book(
         .into_iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
+    if posts.len() > per_content::MAX_POSTS {
+        return Err(JobError::Permanent(format!(
+            "{} posts in the period: more than the {} columns a sheet can hold; choose a shorter period",
+            posts.len(),
+            per_content::MAX_POSTS
+        )));
+    }
     let rows = rule_json(&ctx.pool, rows_sql, &rule, &w)
         .await
         .map_err(db)?;

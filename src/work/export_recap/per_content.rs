@@ -8,6 +8,9 @@ use serde_json::Value;
 use super::book::{Cell, Sheet, sheet_name};
 use crate::domain::recap::RecapClock;
 
+/// The most post columns a sheet takes (Excel has 16,384 columns; two are the person's).
+pub const MAX_POSTS: usize = 16_382;
+
 /// `TITLE NAMA` (legacy `${pangkat ? pangkat + ' ' : ''}${nama}`, trimmed).
 pub fn pangkat_nama(row: &Value) -> String {
     let s = |k: &str| row[k].as_str().unwrap_or_default().trim().to_owned();
