@@ -171,7 +171,7 @@ pub fn validate(
     let spec = spec(kind).ok_or_else(|| ValidateError::UnknownKind(kind.to_string()))?;
     let checked = match kind {
         "backup_db" => decode::<backup_db::BackupDb>(payload).map(drop),
-        "export_recap" => decode::<export_recap::ExportRecap>(payload).map(drop),
+        "export_recap" => decode::<export_recap::ExportRecap>(payload).and_then(|p| p.check()),
         "import_users" => decode::<import_users::ImportUsers>(payload).map(drop),
         "ping" => decode::<ping::Ping>(payload).map(drop),
         "prune_jobs" => decode::<prune_jobs::PruneJobs>(payload).map(drop),

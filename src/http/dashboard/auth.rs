@@ -143,6 +143,10 @@ pub fn operator_allowed(method: &Method, path: &str) -> bool {
         || p == "/exports"
         || p.starts_with("/exports/")
         || p == "/users/import"
+        // Not in legacy V2 (the HEAD client's downloads); `/link-reports/excel` is legacy and
+        // stays off the list, as there.
+        || p == "/link-reports/excel/by-user-shortcode"
+        || p == "/link-reports-khusus/excel/by-user-shortcode"
         || p.starts_with("/users/import/")
     {
         return true;
@@ -935,6 +939,17 @@ mod tests {
             (Method::GET, "/api/amplify/rekap/excel", true),
             (Method::POST, "/api/exports", true),
             (Method::GET, "/api/exports/7/file", true),
+            (Method::GET, "/api/link-reports/excel", false),
+            (
+                Method::GET,
+                "/api/link-reports/excel/by-user-shortcode",
+                true,
+            ),
+            (
+                Method::GET,
+                "/api/link-reports-khusus/excel/by-user-shortcode",
+                true,
+            ),
         ];
         for (m, p, want) in cases {
             assert_eq!(operator_allowed(&m, p), want, "{m} {p}");

@@ -1,7 +1,10 @@
 //! Exports as jobs: `POST /api/exports` enqueues `export_recap` for the caller's scope (202 +
 //! job id), `GET /api/exports/{id}` polls it, `GET /api/exports/{id}/file` downloads the
-//! workbook. The dashboard's synchronous `GET /api/amplify/rekap/excel` enqueues the same job
-//! and streams the file when it is done.
+//! workbook. The dashboard's synchronous downloads (`GET /api/amplify/rekap/excel`,
+//! `/api/dashboard/anev/export`, `/api/link-reports/excel`,
+//! `/api/link-reports[-khusus]/excel/by-user-shortcode`) enqueue the same job and answer with
+//! the file when it is done. The queries of the legacy workbooks live here too (they build on
+//! the members/posts rule of `scope_ctes!`); the job (`work::export_recap`) runs them.
 use std::{sync::Arc, time::Duration};
 
 use axum::{
@@ -10,41 +13,268 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use cicero_jobs::export_recap::{ExportKind, ExportRecap};
+use cicero_jobs::export_recap::{ExportKind, ExportRecap, RankingPeriod};
 
 use super::{
     ApiError, ApiResult,
     auth::DashUser,
     auth::premium_check,
-    dash, ok,
-    scope::{Scoped, Window, anev_window, period_window},
+    dash,
+    data::Rule,
+    ok,
+    scope::{Params, Scoped, Window, anev_window, period_window},
 };
 use crate::{
-    domain::time::jakarta_day,
+    domain::time::{jakarta_day, jakarta_day_window},
     http::AppState,
     platform::jobs::{NewJob, enqueue, enqueue_many},
+    work::export_recap::period::{all_data_months, ranking_days},
 };
+
+/// Post ids of the period, oldest first (the per-content columns).
+pub const IG_POST_IDS_SQL: &str = concat!(
+    scope_ctes!(),
+    "SELECT to_jsonb(p.shortcode::text) FROM posts p ORDER BY p.created_at, p.shortcode"
+);
+
+pub const TT_POST_IDS_SQL: &str = concat!(
+    scope_ctes!(),
+    "SELECT to_jsonb(p.video_id::text) FROM tposts p ORDER BY p.created_at, p.video_id"
+);
+
+/// Per active member, the period's posts they liked (`done`), matched by handle as the likes
+/// recap does (likers expanded once, then joined).
+pub const LIKES_PER_CONTENT_SQL: &str = concat!(
+    scope_ctes!(),
+    ", likers AS ( \
+       SELECT DISTINCT p.shortcode, lower(e) AS handle \
+       FROM posts p JOIN insta_like l ON l.shortcode = p.shortcode, \
+            jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.likes) = 'array' \
+                                      THEN l.likes ELSE '[]'::jsonb END) e), \
+     hits AS ( \
+       SELECT m.user_id, jsonb_agg(DISTINCT l.shortcode::text) AS done \
+       FROM members m JOIN likers l \
+         ON nullif(trim(m.insta), '') IS NOT NULL AND l.handle = lower(replace(trim(m.insta), '@', '')) \
+       GROUP BY m.user_id) \
+     SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
+       'divisi', m.divisi, 'client_id', m.client_id, 'client_name', m.client_name, \
+       'done', coalesce(h.done, '[]'::jsonb)) \
+     FROM members m LEFT JOIN hits h ON h.user_id = m.user_id \
+     WHERE m.status ORDER BY upper(m.nama), m.user_id"
+);
+
+/// Per active member, the period's TikTok videos they commented on (`done`).
+pub const COMMENTS_PER_CONTENT_SQL: &str = concat!(
+    scope_ctes!(),
+    ", commenters AS ( \
+       SELECT DISTINCT p.video_id, lower(ltrim(trim(e), '@')) AS handle \
+       FROM tposts p JOIN tiktok_comment tc ON tc.video_id = p.video_id, \
+            jsonb_array_elements_text(CASE WHEN jsonb_typeof(tc.comments) = 'array' \
+                                      THEN tc.comments ELSE '[]'::jsonb END) e), \
+     hits AS ( \
+       SELECT m.user_id, jsonb_agg(DISTINCT c.video_id::text) AS done \
+       FROM members m JOIN commenters c \
+         ON nullif(trim(m.tiktok), '') IS NOT NULL AND c.handle = lower(ltrim(trim(m.tiktok), '@')) \
+       GROUP BY m.user_id) \
+     SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
+       'divisi', m.divisi, 'client_id', m.client_id, 'client_name', m.client_name, \
+       'done', coalesce(h.done, '[]'::jsonb)) \
+     FROM members m LEFT JOIN hits h ON h.user_id = m.user_id \
+     WHERE m.status ORDER BY upper(m.nama), m.user_id"
+);
+
+/// The link reports made in the window by the scope's members for the client's posts (or, in
+/// directorate mode, posts tagged for the role), oldest first (legacy
+/// `getReportsThisMonthByClient`, which took the month of `created_at` in Jakarta).
+pub const LINK_REPORT_MONTH_SQL: &str = concat!(
+    scope_ctes!(),
+    "SELECT jsonb_build_object('date', to_char(r.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD'), \
+       'title', m.title, 'nama', m.nama, 'user_id', m.user_id, 'divisi', m.divisi, \
+       'instagram_link', r.instagram_link, 'facebook_link', r.facebook_link, \
+       'twitter_link', r.twitter_link, 'tiktok_link', r.tiktok_link, 'youtube_link', r.youtube_link) \
+     FROM link_report r JOIN members m ON m.user_id = r.user_id \
+     WHERE r.created_at >= $6::timestamptz AND r.created_at < $7::timestamptz \
+       AND EXISTS (SELECT 1 FROM insta_post p WHERE p.shortcode = r.shortcode \
+             AND (lower(p.client_id) = lower($5::text) OR ($2::bool AND EXISTS ( \
+                   SELECT 1 FROM insta_post_roles pr \
+                   WHERE pr.shortcode = p.shortcode AND lower(pr.role_name) = lower($5::text))))) \
+     ORDER BY r.created_at, r.user_id, r.shortcode"
+);
+
+/// The same from `link_report_khusus` (special posts, `insta_post_khusus`).
+pub const LINK_REPORT_KHUSUS_MONTH_SQL: &str = concat!(
+    scope_ctes!(),
+    "SELECT jsonb_build_object('date', to_char(r.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD'), \
+       'title', m.title, 'nama', m.nama, 'user_id', m.user_id, 'divisi', m.divisi, \
+       'instagram_link', r.instagram_link, 'facebook_link', r.facebook_link, \
+       'twitter_link', r.twitter_link, 'tiktok_link', r.tiktok_link, 'youtube_link', r.youtube_link) \
+     FROM link_report_khusus r JOIN members m ON m.user_id = r.user_id \
+     WHERE r.created_at >= $6::timestamptz AND r.created_at < $7::timestamptz \
+       AND EXISTS (SELECT 1 FROM insta_post_khusus p WHERE p.shortcode = r.shortcode \
+             AND lower(p.client_id) = lower($5::text)) \
+     ORDER BY r.created_at, r.user_id, r.shortcode"
+);
+
+/// One member's (`$8`) reports for one post (`$9`, any case), with the post's caption.
+pub const LINK_REPORT_DETAIL_SQL: &str = concat!(
+    scope_ctes!(),
+    "SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
+       'username', m.insta, 'divisi', m.divisi, 'client_id', m.client_id, 'shortcode', r.shortcode, \
+       'instagram_link', r.instagram_link, 'facebook_link', r.facebook_link, \
+       'twitter_link', r.twitter_link, 'tiktok_link', r.tiktok_link, 'youtube_link', r.youtube_link, \
+       'created_at', to_char(r.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD\"T\"HH24:MI:SS'), \
+       'caption', (SELECT p.caption FROM insta_post p WHERE p.shortcode = r.shortcode LIMIT 1)) \
+     FROM link_report r JOIN members m ON m.user_id = r.user_id \
+     WHERE r.user_id = $8::text AND lower(r.shortcode) = lower($9::text) \
+     ORDER BY r.created_at"
+);
+
+pub const LINK_REPORT_DETAIL_KHUSUS_SQL: &str = concat!(
+    scope_ctes!(),
+    "SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
+       'username', m.insta, 'divisi', m.divisi, 'client_id', m.client_id, 'shortcode', r.shortcode, \
+       'instagram_link', r.instagram_link, 'facebook_link', r.facebook_link, \
+       'twitter_link', r.twitter_link, 'tiktok_link', r.tiktok_link, 'youtube_link', r.youtube_link, \
+       'created_at', to_char(r.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD\"T\"HH24:MI:SS'), \
+       'caption', (SELECT p.caption FROM insta_post_khusus p WHERE p.shortcode = r.shortcode LIMIT 1)) \
+     FROM link_report_khusus r JOIN members m ON m.user_id = r.user_id \
+     WHERE r.user_id = $8::text AND lower(r.shortcode) = lower($9::text) \
+     ORDER BY r.created_at"
+);
+
+/// [`super::data::rule_json`] with extra text parameters `$8, $9, …`.
+pub async fn rule_json_with(
+    pool: &sqlx::PgPool,
+    sql: &'static str,
+    r: &Rule,
+    w: &Window,
+    extra: &[&str],
+) -> sqlx::Result<Vec<Value>> {
+    let mut q = sqlx::query_scalar::<_, Value>(sql)
+        .bind(&r.client_id)
+        .bind(r.directorate)
+        .bind(&r.role_filter)
+        .bind(&r.regional_id)
+        .bind(&r.post_owner)
+        .bind(w.0)
+        .bind(w.1);
+    for e in extra {
+        q = q.bind(*e);
+    }
+    q.fetch_all(pool).await
+}
 
 /// How long the synchronous download waits for its job before answering 504.
 const WAIT: Duration = Duration::from_secs(120);
 
 fn kind_of(raw: Option<&str>) -> ApiResult<ExportKind> {
-    match raw.map(str::to_lowercase).as_deref() {
-        Some("likes") => Ok(ExportKind::Likes),
-        Some("comments") => Ok(ExportKind::Comments),
-        Some("amplify") => Ok(ExportKind::Amplify),
-        Some("anev") => Ok(ExportKind::Anev),
-        _ => Err(ApiError::bad_request(
-            "kind harus likes, comments, amplify atau anev",
-        )),
-    }
+    raw.and_then(ExportKind::parse).ok_or_else(|| {
+        let names: Vec<&str> = ExportKind::ALL.iter().map(|k| k.name()).collect();
+        ApiError::bad_request(format!("kind harus salah satu dari: {}", names.join(", ")))
+    })
 }
 
-async fn start(st: &AppState, s: &Scoped, kind: ExportKind, w: Window) -> ApiResult<i64> {
-    let (start, end) = w;
+/// The kind-specific part of an export's payload.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Extra {
+    period: Option<RankingPeriod>,
+    user_id: Option<String>,
+    shortcode: Option<String>,
+}
+
+fn days_window(first: NaiveDate, last: NaiveDate) -> ApiResult<Window> {
+    let bad = || ApiError::bad_request("tanggal di luar jangkauan");
+    Ok((
+        jakarta_day_window(first).ok_or_else(bad)?.0,
+        jakarta_day_window(last).ok_or_else(bad)?.1,
+    ))
+}
+
+/// The month of a link-report workbook: `tanggal` (`YYYY-MM` or a date in it), default this
+/// month (Jakarta).
+fn month_window(p: &Params, today: NaiveDate) -> ApiResult<Window> {
+    let mut q = p.clone();
+    q.0.insert("periode".into(), "bulanan".into());
+    for k in ["tanggal_mulai", "start_date", "tanggal_selesai", "end_date"] {
+        q.0.remove(k);
+    }
+    if let Some(b) = p.get("bulan") {
+        q.0.entry("tanggal".into()).or_insert_with(|| b.to_owned());
+    }
+    period_window(&q, today)
+}
+
+/// The window and kind-specific fields of an export, from the request (400 on bad input).
+async fn resolve(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<(Window, Extra)> {
+    let today = jakarta_day(chrono::Utc::now());
+    let mut extra = Extra::default();
+    let w = match kind {
+        ExportKind::Anev => {
+            premium_guard(st, s)?;
+            anev_window(&s.params, today)?.3
+        }
+        ExportKind::EngagementRanking => {
+            let raw = s.params.get("period").unwrap_or("today");
+            let period = RankingPeriod::parse(raw).ok_or_else(|| {
+                let names: Vec<&str> = RankingPeriod::ALL.iter().map(|p| p.name()).collect();
+                ApiError::bad_request(format!(
+                    "period {raw:?} tidak dikenal ({})",
+                    names.join(", ")
+                ))
+            })?;
+            extra.period = Some(period);
+            let (first, last) = ranking_days(period, today);
+            days_window(first, last)?
+        }
+        ExportKind::LinkReport | ExportKind::LinkReportKhusus => month_window(&s.params, today)?,
+        ExportKind::LinkReportDetail | ExportKind::LinkReportDetailKhusus => {
+            let (Some(user_id), Some(shortcode)) =
+                (s.params.get("user_id"), s.params.get("shortcode"))
+            else {
+                return Err(ApiError::bad_request("user_id dan shortcode wajib diisi"));
+            };
+            extra.user_id = Some(user_id.to_owned());
+            extra.shortcode = Some(shortcode.to_owned());
+            let w = days_window(today, today)?;
+            let sql = if kind == ExportKind::LinkReportDetailKhusus {
+                LINK_REPORT_DETAIL_KHUSUS_SQL
+            } else {
+                LINK_REPORT_DETAIL_SQL
+            };
+            // Only a report of a person within the caller's scope is found.
+            let rows = rule_json_with(&st.pool, sql, &s.rule(), &w, &[user_id, shortcode]).await?;
+            if rows.is_empty() {
+                return Err(ApiError::not_found(
+                    "Data pelaksanaan tugas tidak ditemukan untuk user_id + shortcode tersebut.",
+                ));
+            }
+            w
+        }
+        ExportKind::InstagramAllData | ExportKind::TiktokAllData => {
+            let months = all_data_months(today);
+            let first = months.first().copied().unwrap_or(today);
+            let last = today
+                .with_day(1)
+                .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                .and_then(|d| d.pred_opt())
+                .unwrap_or(today);
+            days_window(first, last)?
+        }
+        ExportKind::Likes
+        | ExportKind::Comments
+        | ExportKind::Amplify
+        | ExportKind::LikesPerContent
+        | ExportKind::CommentsPerContent => period_window(&s.params, today)?,
+    };
+    Ok((w, extra))
+}
+
+async fn start(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<i64> {
+    let ((start, end), extra) = resolve(st, s, kind).await?;
     let rule = s.rule();
     let payload = ExportRecap {
         kind,
@@ -56,6 +286,9 @@ async fn start(st: &AppState, s: &Scoped, kind: ExportKind, w: Window) -> ApiRes
         start,
         end,
         requested_by: Some(s.user.id.clone()),
+        period: extra.period,
+        user_id: extra.user_id,
+        shortcode: extra.shortcode,
     };
     let payload = serde_json::to_value(&payload).map_err(|e| {
         tracing::error!(error = %e, "export payload");
@@ -70,24 +303,20 @@ async fn start(st: &AppState, s: &Scoped, kind: ExportKind, w: Window) -> ApiRes
     Ok(job.id)
 }
 
-/// `POST /api/exports?kind=likes|comments|amplify&<the recap query>` (or `{kind}` in the
-/// body) → 202 `{job_id, status_url, file_url}`.
+/// `POST /api/exports?kind=<kind>&<the recap query>` (or `{kind}` in the body) → 202
+/// `{job_id, status_url, file_url}`. Kind-specific query: `period` (engagement_ranking),
+/// `tanggal=YYYY-MM` (link_report), `user_id` and `shortcode` (link_report_detail),
+/// `time_range` (anev).
 pub async fn create(State(st): State<Arc<AppState>>, s: Scoped, body: Bytes) -> ApiResult {
     let body_kind = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|b| b.get("kind").and_then(Value::as_str).map(str::to_owned));
     let kind = kind_of(s.params.get("kind").or(body_kind.as_deref()))?;
-    let today = jakarta_day(chrono::Utc::now());
-    let w = if kind == ExportKind::Anev {
-        premium_guard(&st, &s)?;
-        anev_window(&s.params, today)?.3
-    } else {
-        period_window(&s.params, today)?
-    };
-    let id = start(&st, &s, kind, w).await?;
+    let id = start(&st, &s, kind).await?;
     let mut res = ok(json!({
         "job_id": id,
         "id": id,
+        "kind": kind.name(),
         "state": "pending",
         "status_url": format!("/api/exports/{id}"),
         "file_url": format!("/api/exports/{id}/file"),
@@ -196,17 +425,40 @@ pub async fn file(
 /// with the file when the job is done (the dashboard has no polling), 504 after 2 minutes
 /// (the file stays available at `/api/exports/{id}/file`).
 pub async fn amplify_excel(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult<Response> {
-    let w = period_window(&s.params, jakarta_day(chrono::Utc::now()))?;
-    let id = start(&st, &s, ExportKind::Amplify, w).await?;
+    let id = start(&st, &s, ExportKind::Amplify).await?;
     wait_and_send(&st, &s, id).await
 }
 
 /// `GET /api/dashboard/anev/export?<the anev query>[&section=]`: the ANEV table as xlsx, behind
 /// the same premium guard as `/api/dashboard/anev`, through the export job.
 pub async fn anev_excel(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult<Response> {
-    premium_guard(&st, &s)?;
-    let (_, _, _, w) = anev_window(&s.params, jakarta_day(chrono::Utc::now()))?;
-    let id = start(&st, &s, ExportKind::Anev, w).await?;
+    let id = start(&st, &s, ExportKind::Anev).await?;
+    wait_and_send(&st, &s, id).await
+}
+
+/// `GET /api/link-reports/excel?client_id=[&tanggal=YYYY-MM]` (legacy §2.8): the month's link
+/// reports (`<client>_<Bulan>.xlsx`, `Sheet1`), this month by default.
+pub async fn link_reports_excel(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult<Response> {
+    let id = start(&st, &s, ExportKind::LinkReport).await?;
+    wait_and_send(&st, &s, id).await
+}
+
+/// `GET /api/link-reports/excel/by-user-shortcode?user_id=&shortcode=&client_id=`: one
+/// person's report for one post (404 when there is none within the caller's scope).
+pub async fn link_report_detail_excel(
+    State(st): State<Arc<AppState>>,
+    s: Scoped,
+) -> ApiResult<Response> {
+    let id = start(&st, &s, ExportKind::LinkReportDetail).await?;
+    wait_and_send(&st, &s, id).await
+}
+
+/// `GET /api/link-reports-khusus/excel/by-user-shortcode?…`: the same from `link_report_khusus`.
+pub async fn link_report_detail_khusus_excel(
+    State(st): State<Arc<AppState>>,
+    s: Scoped,
+) -> ApiResult<Response> {
+    let id = start(&st, &s, ExportKind::LinkReportDetailKhusus).await?;
     wait_and_send(&st, &s, id).await
 }
 

@@ -234,6 +234,15 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/exports/{id}/file", get(exports::file))
         .route("/api/amplify/rekap/excel", get(exports::amplify_excel))
         .route("/api/dashboard/anev/export", get(exports::anev_excel))
+        .route("/api/link-reports/excel", get(exports::link_reports_excel))
+        .route(
+            "/api/link-reports/excel/by-user-shortcode",
+            get(exports::link_report_detail_excel),
+        )
+        .route(
+            "/api/link-reports-khusus/excel/by-user-shortcode",
+            get(exports::link_report_detail_khusus_excel),
+        )
         .route("/api/users/import", post(exports::import_users))
         .route("/api/users/import/{id}", get(exports::status))
 }
