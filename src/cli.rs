@@ -530,7 +530,9 @@ async fn with_dashboard(state: AppState, s: &Settings) -> anyhow::Result<AppStat
     }
     let redis = platform::redis::connect(&s.messaging.redis_url).await?;
     Ok(match http::dashboard::Dashboard::from_settings(s, redis) {
-        Some(d) => state.with_dashboard(d),
+        Some(d) => state
+            .with_dashboard(d)
+            .with_password_reset(s.password_reset.clone()),
         None => state,
     })
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub redis: Option<Arc<crate::platform::redis::Redis>>,
     /// The dashboard API (auth, scoping, legacy calls); `None` = not served.
     pub dashboard: Option<Arc<dashboard::Dashboard>>,
+    /// Dashboard password-reset link base and token lifetime.
+    pub password_reset: crate::config::PasswordReset,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             messaging: None,
             redis: None,
             dashboard: None,
+            password_reset: Default::default(),
         }
     }
 
@@ -76,6 +79,11 @@ impl AppState {
 
     pub fn with_dashboard(mut self, d: dashboard::Dashboard) -> Self {
         self.dashboard = Some(Arc::new(d));
+        self
+    }
+
+    pub fn with_password_reset(mut self, p: crate::config::PasswordReset) -> Self {
+        self.password_reset = p;
         self
     }
 }
