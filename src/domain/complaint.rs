@@ -112,30 +112,33 @@ fn strip_list_prefix(line: &str) -> &str {
     s
 }
 
-/// `Kendala`, `Rincian kendala`, `Kendala yang dihadapi:` …; returns what follows the colon
-/// on the same line (legacy dropped it), if anything.
+/// An issue header (legacy `isIssueHeader`): `Kendala`, `Kendala berikut`, `Kendala yang
+/// dihadapi|dialami`, `Rincian|Detail|Uraian|Keterangan|Deskripsi kendala` (anywhere in the
+/// line), or any `Kendala…:` with a colon. Returns what follows the colon on the same line,
+/// if anything (legacy dropped it). Unlike legacy, `Kendala akses …` without a colon is an
+/// issue, not a header (legacy took every line starting with "kendala" as a header).
 fn issue_header(line: &str) -> Option<Option<String>> {
     let content = strip_list_prefix(line);
     let (head, rest) = match content.split_once([':', '：']) {
         Some((h, r)) => (h, Some(r.trim())),
         None => (content, None),
     };
-    let words: Vec<String> = head
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>();
+    let words: Vec<String> = head.split_whitespace().map(str::to_lowercase).collect();
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
-    let header = match w.as_slice() {
-        ["kendala", ..] => rest.is_some() || w.len() <= 4,
-        _ => w.windows(2).any(|p| {
-            ["rincian", "detail", "uraian", "keterangan", "deskripsi"].contains(&p[0])
-                && p[1] == "kendala"
-        }),
-    };
+    let named = w.windows(2).any(|p| {
+        ["rincian", "detail", "uraian", "keterangan", "deskripsi"].contains(&p[0])
+            && p[1] == "kendala"
+    }) || w.windows(2).any(|p| p == ["kendala", "berikut"])
+        || w.windows(3).any(|p| {
+            p[0] == "kendala" && p[1] == "yang" && ["dihadapi", "dialami"].contains(&p[2])
+        });
+    let header = named || w == ["kendala"] || (w.first() == Some(&"kendala") && rest.is_some());
     header.then(|| rest.filter(|r| !r.is_empty()).map(str::to_owned))
 }
 
-fn handle_of(raw: &str, tiktok: bool) -> Option<String> {
+/// A handle named in a complaint (`@name`, a profile URL), bare lower case; `None` when it is
+/// not a valid handle.
+pub fn named_handle(raw: &str, tiktok: bool) -> Option<String> {
     let h = if tiktok {
         tiktok_handle(raw).ok()
     } else {
@@ -171,7 +174,7 @@ pub fn parse(message: &str) -> Parsed {
             };
             match field {
                 Some(Some(tiktok)) => {
-                    let h = handle_of(value, tiktok);
+                    let h = named_handle(value, tiktok);
                     if tiktok {
                         p.tiktok = h;
                     } else {
@@ -620,6 +623,22 @@ mod tests {
             parse("Kendala: sudah melaksanakan tt belum terdata").issues,
             ["sudah melaksanakan tt belum terdata"]
         );
+        for (line, header) in [
+            ("Kendala", true),
+            ("• Kendala berikut", true),
+            ("Berikut kendala yang dialami", true),
+            ("Rincian Kendala", true),
+            ("Kendala login:", true),
+            ("Kendala login gagal", false),
+            ("sudah melaksanakan", false),
+        ] {
+            assert_eq!(issue_header(line).is_some(), header, "{line:?}");
+        }
+        assert_eq!(
+            named_handle("https://www.tiktok.com/@Siti.TT", true).as_deref(),
+            Some("siti.tt")
+        );
+        assert_eq!(named_handle("not a handle!", false), None);
     }
 
     #[test]

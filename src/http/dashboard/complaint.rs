@@ -220,12 +220,7 @@ fn pick(body: &Value, names: &[&str]) -> Option<String> {
 fn reported_handle(body: &Value, names: &[&str], tiktok: bool) -> Option<String> {
     names.iter().find_map(|n| {
         let raw = field(body, n)?;
-        let h = if tiktok {
-            rules::parse(&format!("TikTok: {raw}")).tiktok
-        } else {
-            rules::parse(&format!("Instagram: {raw}")).instagram
-        };
-        h.or_else(|| normalize_handle(raw))
+        rules::named_handle(raw, tiktok).or_else(|| normalize_handle(raw))
     })
 }
 
