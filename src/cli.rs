@@ -532,7 +532,10 @@ async fn with_dashboard(state: AppState, s: &Settings) -> anyhow::Result<AppStat
     Ok(match http::dashboard::Dashboard::from_settings(s, redis) {
         Some(d) => {
             let live = http::dashboard::social::Live::from_settings(s, &state.pool);
-            state.with_dashboard(d).with_social(live)
+            state
+                .with_dashboard(d)
+                .with_social(live)
+                .with_password_reset(s.password_reset.clone())
         }
         None => state,
     })

@@ -67,6 +67,70 @@ pub struct Settings {
     /// Redis, and how old a stored Instagram profile may be before it is fetched again
     /// (`RAPID_CACHE_SECS`, default 600; 0 = no cache).
     pub rapid_cache: Duration,
+    /// Dashboard password-reset links: base and lifetime.
+    pub password_reset: PasswordReset,
+}
+
+/// The dashboard's password-reset link and token lifetime (legacy settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordReset {
+    /// The reset page, e.g. `https://papiqo.com/reset-password`; the link is
+    /// `<page>?token=<token>`.
+    pub page: String,
+    /// How long a token is valid (`DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES`, default 15).
+    pub token_minutes: u32,
+}
+
+impl Default for PasswordReset {
+    fn default() -> Self {
+        PasswordReset {
+            page: reset_page(None),
+            token_minutes: 15,
+        }
+    }
+}
+
+/// Legacy link base: `DASHBOARD_PASSWORD_RESET_URL`, else `DASHBOARD_URL`, else
+/// `https://papiqo.com`; a trailing `/` dropped and `/reset-password` added unless the base
+/// already ends with it.
+pub fn reset_page(base: Option<&str>) -> String {
+    let base = base
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .unwrap_or("https://papiqo.com");
+    let base = base.strip_suffix('/').unwrap_or(base);
+    if base.ends_with("/reset-password") {
+        base.to_owned()
+    } else {
+        format!("{base}/reset-password")
+    }
+}
+
+fn password_reset(get: &impl Fn(&str) -> Option<String>) -> Result<PasswordReset, ConfigError> {
+    let base = get("DASHBOARD_PASSWORD_RESET_URL").or_else(|| get("DASHBOARD_URL"));
+    if let Some(b) = &base
+        && !(b.starts_with("http://") || b.starts_with("https://"))
+    {
+        return Err(bad(
+            if get("DASHBOARD_PASSWORD_RESET_URL").is_some() {
+                "DASHBOARD_PASSWORD_RESET_URL"
+            } else {
+                "DASHBOARD_URL"
+            },
+            "must start with http:// or https://",
+        ));
+    }
+    let token_minutes = num(get, "DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES", 15u32)?;
+    if token_minutes == 0 {
+        return Err(bad(
+            "DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES",
+            "must be at least 1",
+        ));
+    }
+    Ok(PasswordReset {
+        page: reset_page(base.as_deref()),
+        token_minutes,
+    })
 }
 
 /// `PROVIDER`: the real RapidAPI products, or the offline deterministic demo data.
@@ -308,6 +372,7 @@ impl Settings {
             .map(|t| t.to_lowercase())
             .collect(),
             rapid_cache: Duration::from_secs(num(&get, "RAPID_CACHE_SECS", 600u64)?),
+            password_reset: password_reset(&get)?,
         })
     }
 
@@ -789,6 +854,55 @@ mod tests {
             (
                 &[URL, ("DIGEST_MAX_DELAY_MINS", "-1")][..],
                 "DIGEST_MAX_DELAY_MINS",
+            ),
+        ] {
+            assert_eq!(parse(pairs).unwrap_err().setting, setting, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn password_reset_settings() {
+        let s = parse(&[URL]).unwrap();
+        assert_eq!(s.password_reset, PasswordReset::default());
+        assert_eq!(s.password_reset.page, "https://papiqo.com/reset-password");
+        assert_eq!(s.password_reset.token_minutes, 15);
+        for (pairs, page) in [
+            (
+                &[URL, ("DASHBOARD_URL", "https://dash.example/")][..],
+                "https://dash.example/reset-password",
+            ),
+            (
+                &[
+                    URL,
+                    ("DASHBOARD_URL", "https://dash.example"),
+                    (
+                        "DASHBOARD_PASSWORD_RESET_URL",
+                        "https://x.example/app/reset-password/",
+                    ),
+                ][..],
+                "https://x.example/app/reset-password",
+            ),
+        ] {
+            assert_eq!(parse(pairs).unwrap().password_reset.page, page, "{pairs:?}");
+        }
+        let s = parse(&[URL, ("DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES", "30")]).unwrap();
+        assert_eq!(s.password_reset.token_minutes, 30);
+        for (pairs, setting) in [
+            (
+                &[URL, ("DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES", "0")][..],
+                "DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES",
+            ),
+            (
+                &[URL, ("DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES", "soon")][..],
+                "DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES",
+            ),
+            (
+                &[URL, ("DASHBOARD_URL", "dash.example")][..],
+                "DASHBOARD_URL",
+            ),
+            (
+                &[URL, ("DASHBOARD_PASSWORD_RESET_URL", "ftp://x")][..],
+                "DASHBOARD_PASSWORD_RESET_URL",
             ),
         ] {
             assert_eq!(parse(pairs).unwrap_err().setting, setting, "{pairs:?}");

@@ -158,11 +158,29 @@ async fn a_switched_off_cron_entry_enqueues_nothing() {
             .await
             .unwrap();
     }
-    let mut s = db.spawn(&["schedule"], &[("CRON_BACKUP_DB", "* * * * * *")]);
+    // whatsapp_status, every second, shows the scheduler was ticking meanwhile. Only
+    // backup_db is counted: other entries (every minute, at :00/:30) may fire in the window.
+    let mut s = db.spawn(
+        &["schedule"],
+        &[
+            ("CRON_BACKUP_DB", "* * * * * *"),
+            ("CRON_WHATSAPP_STATUS", "* * * * * *"),
+        ],
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     signal(&s, "TERM");
     assert!(wait_exit(&mut s, 20).success());
-    assert_eq!(db.count("SELECT count(*) FROM cicero.jobs").await, 0);
+    assert!(
+        db.count("SELECT count(*) FROM cicero.jobs WHERE kind = 'whatsapp_status'")
+            .await
+            > 0,
+        "the scheduler ran"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM cicero.jobs WHERE kind = 'backup_db'")
+            .await,
+        0
+    );
     db.drop_db().await;
 }
 

@@ -40,6 +40,8 @@ pub struct AppState {
     /// The live provider behind the dashboard's `rapid-*` calls and special-assignment link
     /// reports; `None`: those answer from stored data only.
     pub social: Option<Arc<dashboard::social::Live>>,
+    /// Dashboard password-reset link base and token lifetime.
+    pub password_reset: crate::config::PasswordReset,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             redis: None,
             dashboard: None,
             social: None,
+            password_reset: Default::default(),
         }
     }
 
@@ -85,6 +88,11 @@ impl AppState {
 
     pub fn with_social(mut self, live: dashboard::social::Live) -> Self {
         self.social = Some(Arc::new(live));
+        self
+    }
+
+    pub fn with_password_reset(mut self, p: crate::config::PasswordReset) -> Self {
+        self.password_reset = p;
         self
     }
 }

@@ -9,13 +9,13 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ApiError, ApiResult,
-    auth::{field, json_body, premium_check},
+    auth::premium_check,
     dash, ok,
     scope::{Params, Scoped, Window, anev_window, period_window},
 };
 use crate::{
     domain::{
-        attendance::{Status, Threshold, classify},
+        recap_report::{Platform, Report, report},
         time::{jakarta_day, jakarta_day_window},
     },
     http::AppState,
@@ -205,75 +205,37 @@ const TT_POSTS_SQL: &str = concat!(
      FROM tposts p ORDER BY p.created_at DESC, p.video_id"
 );
 
-/// Status names the dashboard and legacy formatter use.
-pub fn status_name(s: Status, total_posts: usize) -> &'static str {
-    match s {
-        Status::NoHandle => "no_username",
-        _ if total_posts == 0 => "no_posts",
-        Status::Complete => "sudah",
-        Status::Partial => "kurang",
-        Status::None => "belum",
-    }
+/// The names listed first in recaps (`PRIORITY_USER_NAMES`; none without messaging settings).
+pub fn priority_names(st: &AppState) -> &[String] {
+    st.messaging
+        .as_ref()
+        .map(|m| m.priority_user_names.as_slice())
+        .unwrap_or_default()
 }
 
-/// Legacy recap formatter: per row `status` and `<count_field>`, and the counts the
-/// dashboard reads (`usersCount`, `sudahUsersCount`, …, `summary`). `belumUsersCount`
-/// includes the people without a username, as in legacy.
-pub fn recap(mut rows: Vec<Value>, count_field: &str, total_posts: usize) -> Value {
-    let (mut sudah, mut kurang, mut belum, mut no_user) = (vec![], vec![], vec![], vec![]);
-    let mut total = 0u64;
-    for row in &mut rows {
-        let count = row["count"].as_u64().unwrap_or(0);
-        total += count;
-        let has_handle = row["username"]
-            .as_str()
-            .is_some_and(|u| !u.trim().trim_start_matches('@').is_empty());
-        let status = classify(has_handle, count as usize, total_posts, Threshold::AllPosts);
-        let name = row["username"].as_str().unwrap_or_default().to_owned();
-        match status {
-            Status::Complete => sudah.push(name),
-            Status::Partial => kurang.push(name),
-            Status::None => belum.push(name),
-            Status::NoHandle => no_user.push(row["nama"].as_str().unwrap_or_default().to_owned()),
-        }
-        if let Some(m) = row.as_object_mut() {
-            m.remove("count");
-            m.insert(count_field.into(), json!(count));
-            m.insert("status".into(), json!(status_name(status, total_posts)));
-        }
-    }
-    let users = rows.len();
-    let pct = |n: usize| {
-        if users == 0 {
-            0.0
-        } else {
-            ((n as f64) * 10000.0 / users as f64).round() / 100.0
-        }
+/// The recap of a scoped query for one platform over the request's period (legacy
+/// `getRekapLikesByClient` / `getRekapKomentarByClient` + formatter). Used by the rekap
+/// routes and the premium insights, so both report the same numbers.
+pub async fn recap_report(st: &AppState, s: &Scoped, platform: Platform) -> ApiResult<Report> {
+    let w = window(&s.params)?;
+    let (sql, posts_key) = match platform {
+        Platform::Instagram => (LIKES_SQL, "igPosts"),
+        Platform::Tiktok => (COMMENTS_SQL, "ttPosts"),
     };
-    json!({
-        "data": rows,
-        "chartHeight": (users * 36).max(320),
-        "totalPosts": total_posts,
-        "usersCount": users,
-        "sudahUsers": sudah,
-        "kurangUsers": kurang,
-        "belumUsers": belum,
-        "noUsernameUsers": no_user,
-        "sudahUsersCount": sudah.len(),
-        "kurangUsersCount": kurang.len(),
-        "belumUsersCount": belum.len() + no_user.len(),
-        "usersWithoutCommentsCount": belum.len() + no_user.len(),
-        "noUsernameUsersCount": no_user.len(),
-        "summary": {
-            "totalPosts": total_posts,
-            "totalUsers": users,
-            "totalInteractions": total,
-            "participationRatePercentage": pct(sudah.len() + kurang.len()),
-            "distribution": {
-                "sudah": sudah.len(), "kurang": kurang.len(),
-                "belum": belum.len(), "noUsername": no_user.len(),
-            }
-        }
+    let rows = scoped_json(&st.pool, sql, s, &w).await?;
+    let posts = count_of(st, s, &w, posts_key).await?;
+    Ok(report(rows, platform, posts as u64, priority_names(st)))
+}
+
+/// The premium guard of ANEV and the premium insights (legacy `dashboardPremiumGuard`):
+/// 403 with the tier and expiry when the caller's subscription does not admit them.
+pub fn premium_guard(st: &AppState, user: &super::auth::DashUser) -> ApiResult<()> {
+    let d = dash(st)?;
+    premium_check(&user.premium, Utc::now(), &d.premium_allowed_tiers).map_err(|message| {
+        ApiError::forbidden(message).with_extra(json!({
+            "premium_tier": user.premium.premium_tier,
+            "premium_expires_at": user.premium.premium_expires_at,
+        }))
     })
 }
 
@@ -293,22 +255,14 @@ fn with_scope(mut v: Value, s: &Scoped) -> Value {
 
 /// `GET /api/insta/rekap-likes`.
 pub async fn rekap_likes(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult {
-    let w = window(&s.params)?;
-    let rows = scoped_json(&st.pool, LIKES_SQL, &s, &w).await?;
-    let posts = count_of(&st, &s, &w, "igPosts").await?;
-    let mut v = recap(rows, "jumlah_like", posts);
-    v["totalIGPost"] = json!(posts);
-    v["summary"]["totalLikes"] = v["summary"]["totalInteractions"].clone();
+    let mut v = recap_report(&st, &s, Platform::Instagram).await?.body;
+    v["totalIGPost"] = v["totalPosts"].clone();
     Ok(ok(with_scope(v, &s)))
 }
 
 /// `GET /api/tiktok/rekap-komentar`.
 pub async fn rekap_komentar(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult {
-    let w = window(&s.params)?;
-    let rows = scoped_json(&st.pool, COMMENTS_SQL, &s, &w).await?;
-    let posts = count_of(&st, &s, &w, "ttPosts").await?;
-    let mut v = recap(rows, "jumlah_komentar", posts);
-    v["summary"]["totalComments"] = v["summary"]["totalInteractions"].clone();
+    let v = recap_report(&st, &s, Platform::Tiktok).await?.body;
     Ok(ok(with_scope(v, &s)))
 }
 
@@ -487,13 +441,7 @@ pub async fn tiktok_posts(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResu
 /// `GET /api/dashboard/anev` behind the premium guard: per-person likes and comments over
 /// `time_range`, with the legacy aggregates.
 pub async fn anev(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult {
-    let d = dash(&st)?;
-    if let Err(message) = premium_check(&s.user.premium, Utc::now(), &d.premium_allowed_tiers) {
-        return Err(ApiError::forbidden(message).with_extra(json!({
-            "premium_tier": s.user.premium.premium_tier,
-            "premium_expires_at": s.user.premium.premium_expires_at,
-        })));
-    }
+    premium_guard(&st, &s.user)?;
     let (range, first, last, w) = anev_window(&s.params, jakarta_day(Utc::now()))?;
     let likes = scoped_json(&st.pool, LIKES_SQL, &s, &w).await?;
     let comments = scoped_json(&st.pool, COMMENTS_SQL, &s, &w).await?;
@@ -565,112 +513,6 @@ pub fn completion_rate(actions: u64, expected: u64) -> f64 {
     }
 }
 
-async fn komplain(st: &AppState, s: &Scoped, body: &Bytes, platform: &str) -> ApiResult {
-    let body = json_body(body)?;
-    let nrp: String = body
-        .get("nrp")
-        .or_else(|| body.get("user_id"))
-        .map(|v| match v {
-            Value::Number(n) => n.to_string(),
-            other => other.as_str().unwrap_or_default().to_owned(),
-        })
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if nrp.is_empty() {
-        return Err(ApiError::bad_request("nrp wajib diisi"));
-    }
-    let pick = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|n| field(&body, n).filter(|v| !v.trim().is_empty()))
-            .map(|v| v.trim().to_owned())
-    };
-    let issue = pick(&[
-        "issue",
-        "kendala",
-        "problem",
-        "message",
-        "pesan",
-        "complaint",
-        "text",
-    ])
-    .unwrap_or_else(|| "Kendala akses atau data tidak sesuai".to_owned());
-    let solution = pick(&["solution", "solusi", "tindak_lanjut"])
-        .unwrap_or_else(|| super::complaint::DEFAULT_SOLUTION.to_owned());
-    if !super::users::in_reach(&st.pool, &s.user, &nrp).await? {
-        return Err(ApiError::forbidden("nrp tidak termasuk client Anda"));
-    }
-    let person: (Option<String>, Option<String>, Option<String>) =
-        sqlx::query_as("SELECT title, nama, whatsapp FROM \"user\" WHERE user_id = $1")
-            .bind(&nrp)
-            .fetch_one(&st.pool)
-            .await?;
-    let own_wa: Option<String> = sqlx::query_scalar(
-        "SELECT whatsapp::text FROM dashboard_user WHERE dashboard_user_id::text = $1",
-    )
-    .bind(&s.user.id)
-    .fetch_optional(&st.pool)
-    .await?
-    .flatten();
-    let reporter = [person.0.as_deref(), person.1.as_deref()]
-        .into_iter()
-        .flatten()
-        .filter(|p| !p.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let now = Utc::now();
-    let text = super::complaint::message(
-        super::complaint::jakarta_hour(now),
-        if reporter.is_empty() { &nrp } else { &reporter },
-        &nrp,
-        &issue,
-        &solution,
-    );
-    let stem = super::complaint::key_stem(platform, &nrp, jakarta_day(now), &issue, &solution);
-    // A recipient without a usable number is reported, not an error (legacy `whatsappDelivery`).
-    let mut delivery = Map::new();
-    let mut jobs = Vec::new();
-    for (name, raw) in [("personnel", person.2), ("dashboardUser", own_wa)] {
-        let chat = raw
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-            .and_then(|r| crate::whatsapp::address::chat_id(r).ok());
-        match chat {
-            Some(chat) => {
-                jobs.push(super::complaint::job(&stem, name, &chat, &text));
-                delivery.insert(name.into(), json!({"status": "queued", "chat_id": chat}));
-            }
-            None => {
-                delivery.insert(
-                    name.into(),
-                    json!({"status": "skipped", "reason": "no whatsapp number"}),
-                );
-            }
-        }
-    }
-    let ids = crate::platform::jobs::enqueue_many(&st.pool, &jobs)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "enqueue complaint whatsapp_send");
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error",
-            )
-        })?;
-    tracing::info!(nrp = %nrp, platform, by = %s.user.username, jobs = ?ids, "dashboard complaint");
-    Ok(ok(json!({
-        "message": "Komplain terkirim",
-        "data": {
-            "nrp": nrp, "platform": platform, "issue": issue, "solution": solution,
-            "message": "Komplain terkirim", "channel": "whatsapp", "text": text,
-            "whatsappDelivery": delivery, "reporter": reporter,
-            "dashboard": { "username": s.user.username },
-        }
-    })))
-}
-
 /// `GET /api/clients/{client_id}/summary` (legacy `getClientSummary`): the client row and its totals
 /// over all stored data: active people, Instagram/TikTok posts, likes and comments. The
 /// executive-summary page's richer fields (`summaryMetrics`, narratives) were never served by
@@ -712,45 +554,17 @@ pub async fn client_summary(
 
 /// `POST /api/dashboard/komplain/insta {nrp, client_id?, issue}`.
 pub async fn komplain_insta(State(st): State<Arc<AppState>>, s: Scoped, body: Bytes) -> ApiResult {
-    komplain(&st, &s, &body, "instagram").await
+    super::complaint::handle(&st, &s, &body, "instagram").await
 }
 
 /// `POST /api/dashboard/komplain/tiktok`.
 pub async fn komplain_tiktok(State(st): State<Arc<AppState>>, s: Scoped, body: Bytes) -> ApiResult {
-    komplain(&st, &s, &body, "tiktok").await
+    super::complaint::handle(&st, &s, &body, "tiktok").await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn recap_counts_like_legacy() {
-        let rows = vec![
-            json!({"user_id": "1", "nama": "A", "username": "a", "count": 2}),
-            json!({"user_id": "2", "nama": "B", "username": "@b", "count": 1}),
-            json!({"user_id": "3", "nama": "C", "username": "c", "count": 0}),
-            json!({"user_id": "4", "nama": "D", "username": "", "count": 0}),
-            json!({"user_id": "5", "nama": "E", "username": null, "count": 0}),
-        ];
-        let v = recap(rows, "jumlah_like", 2);
-        assert_eq!(v["usersCount"], 5);
-        assert_eq!(v["totalPosts"], 2);
-        assert_eq!(v["sudahUsersCount"], 1);
-        assert_eq!(v["kurangUsersCount"], 1);
-        assert_eq!(v["belumUsersCount"], 3);
-        assert_eq!(v["noUsernameUsersCount"], 2);
-        assert_eq!(v["summary"]["distribution"]["belum"], 1);
-        assert_eq!(v["data"][0]["jumlah_like"], 2);
-        assert_eq!(v["data"][0]["status"], "sudah");
-        assert_eq!(v["data"][1]["status"], "kurang");
-        assert_eq!(v["data"][2]["status"], "belum");
-        assert_eq!(v["data"][3]["status"], "no_username");
-        assert!(v["data"][0].get("count").is_none());
-        assert_eq!(v["chartHeight"], 320);
-        let none = recap(vec![json!({"username": "a", "count": 0})], "jumlah_like", 0);
-        assert_eq!(none["data"][0]["status"], "no_posts");
-    }
 
     #[test]
     fn completion_rates() {

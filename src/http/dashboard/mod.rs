@@ -25,6 +25,7 @@ pub mod complaint;
 #[macro_use]
 pub mod data;
 pub mod exports;
+pub mod insights;
 pub mod password_reset;
 pub mod premium;
 pub mod scope;
@@ -229,6 +230,29 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/api/premium/request", post(premium::create))
         .route("/api/premium/request/latest", get(premium::latest))
+        .route("/api/premium/request/{token}", get(premium::show))
+        .route(
+            "/api/premium/request/{token}/confirm",
+            put(premium::confirm),
+        )
+        .route(
+            "/api/premium/request/{token}/approve",
+            put(premium::approve),
+        )
+        .route("/api/premium/request/{token}/deny", put(premium::deny))
+        .route(
+            "/api/premium-requests/{id}/approve",
+            put(premium::approve_mobile),
+        )
+        .route("/api/premium-requests/{id}/deny", put(premium::deny_mobile))
+        .route(
+            "/api/dashboard/premium/executive-recap",
+            get(insights::executive_recap),
+        )
+        .route(
+            "/api/dashboard/premium/risk-summary",
+            get(insights::risk_summary),
+        )
         .route("/api/exports", post(exports::create))
         .route("/api/exports/{id}", get(exports::status))
         .route("/api/exports/{id}/file", get(exports::file))

@@ -1,6 +1,6 @@
 //! Dashboard password reset (legacy `/api/auth/dashboard-password-reset/{request,confirm}`).
-//! The token is a fresh UUID, stored as its SHA-256 in `dashboard_password_resets` (15
-//! minutes, single use) and delivered by a `whatsapp_send` job (the account's WhatsApp) or an
+//! The token is a fresh UUID, stored as its SHA-256 in `dashboard_password_resets` (single
+//! use, valid `DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES`, default 15) and delivered by a `whatsapp_send` job (the account's WhatsApp) or an
 //! `email_send` job (the account's email); confirm stores an argon2id hash and ends every
 //! session of the account.
 use std::sync::Arc;
@@ -18,11 +18,6 @@ use crate::{
     http::AppState,
     platform::jobs::{NewJob, enqueue_many},
 };
-
-/// Legacy `DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES` default.
-pub const TOKEN_MINUTES: i64 = 15;
-/// Legacy link base when neither `DASHBOARD_PASSWORD_RESET_URL` nor `DASHBOARD_URL` is set.
-pub const LINK_BASE: &str = "https://papiqo.com";
 
 /// The same answer whether or not the account and contact matched, so the form cannot be used
 /// to find accounts.
@@ -58,9 +53,14 @@ pub fn delivery(contact: &str, email: Option<&str>, whatsapp: Option<&str>) -> O
     }
 }
 
-pub fn message(username: &str, link: &str) -> String {
+/// The link of a token: the configured reset page (`config::PasswordReset`) with `?token=`.
+pub fn link(page: &str, token: &str) -> String {
+    format!("{page}?token={token}")
+}
+
+pub fn message(username: &str, link: &str, minutes: u32) -> String {
     format!(
-        "Permintaan reset password dashboard Cicero untuk akun *{username}*.\n\nBuka tautan berikut dalam {TOKEN_MINUTES} menit untuk membuat password baru:\n{link}\n\nAbaikan pesan ini bila Anda tidak memintanya."
+        "Permintaan reset password dashboard Cicero untuk akun *{username}*.\n\nBuka tautan berikut dalam {minutes} menit untuk membuat password baru:\n{link}\n\nAbaikan pesan ini bila Anda tidak memintanya."
     )
 }
 
@@ -99,8 +99,12 @@ pub async fn request(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult 
         Delivery::Email(e) => e.clone(),
         Delivery::Whatsapp(w) => w.clone(),
     };
-    let link = format!("{LINK_BASE}/reset-password?token={token}");
-    let text = message(username, &link);
+    let settings = &st.password_reset;
+    let text = message(
+        username,
+        &link(&settings.page, &token),
+        settings.token_minutes,
+    );
     let (reset_id,): (String,) = sqlx::query_as(
         "INSERT INTO dashboard_password_resets (dashboard_user_id, delivery_target, reset_token, expires_at) \
          VALUES ($1::uuid, $2, $3, now() + make_interval(mins => $4)) RETURNING reset_id::text",
@@ -108,7 +112,7 @@ pub async fn request(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult 
     .bind(&id)
     .bind(&target)
     .bind(token_hash(&token))
-    .bind(TOKEN_MINUTES as i32)
+    .bind(settings.token_minutes as i32)
     .fetch_one(&mut *tx)
     .await?;
     let job = match to {
@@ -220,6 +224,16 @@ mod tests {
         }
         assert_eq!(delivery("081234567890", email, None), None);
         assert_eq!(delivery("a@b.c", None, wa), None);
+    }
+
+    #[test]
+    fn the_message_names_the_link_and_lifetime() {
+        let page = crate::config::reset_page(Some("https://dash.example/"));
+        let m = message("op", &link(&page, "abc"), 30);
+        assert!(
+            m.contains("dalam 30 menit untuk membuat password baru:\nhttps://dash.example/reset-password?token=abc\n"),
+            "{m}"
+        );
     }
 
     #[test]
