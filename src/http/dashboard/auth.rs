@@ -58,10 +58,7 @@ pub fn sign(secret: &str, claims: &Claims) -> Result<String, ApiError> {
         claims,
         &EncodingKey::from_secret(secret.as_bytes()),
     )
-    .map_err(|e| {
-        tracing::error!(error = %e, "jwt encode");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-    })
+    .map_err(ApiError::internal)
 }
 
 /// Verifies signature and expiry (no leeway: expired means expired).
@@ -100,10 +97,7 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
     argon2::Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| {
-            tracing::error!(error = %e, "argon2 hash");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        })
+        .map_err(ApiError::internal)
 }
 
 /// Legacy `normalizeWhatsappNumber`: digits; unless they start with 62, one leading 0 is

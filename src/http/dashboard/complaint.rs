@@ -339,15 +339,7 @@ pub async fn handle(st: &AppState, s: &Scoped, body: &Bytes, platform: &str) -> 
             }
         }
     }
-    let ids = crate::platform::jobs::enqueue_many(&st.pool, &jobs)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "enqueue complaint whatsapp_send");
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error",
-            )
-        })?;
+    let ids = crate::platform::jobs::enqueue_many(&st.pool, &jobs).await?;
     tracing::info!(nrp = %nrp, platform, by = %s.user.username, jobs = ?ids, keys = ?issue_keys, "dashboard complaint");
     Ok(ok(json!({
         "message": "Komplain terkirim",

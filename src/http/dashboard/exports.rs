@@ -290,16 +290,8 @@ async fn start(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<i64> {
         user_id: extra.user_id,
         shortcode: extra.shortcode,
     };
-    let payload = serde_json::to_value(&payload).map_err(|e| {
-        tracing::error!(error = %e, "export payload");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-    })?;
-    let job = enqueue(&st.pool, &NewJob::new("export_recap", payload))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "enqueue export");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        })?;
+    let payload = serde_json::to_value(&payload).map_err(ApiError::internal)?;
+    let job = enqueue(&st.pool, &NewJob::new("export_recap", payload)).await?;
     Ok(job.id)
 }
 
@@ -541,14 +533,10 @@ pub async fn import_users(
     // (`enqueue_many` takes an executor; the `Acquire` of `enqueue` is not `Send` here.)
     let mut tx = st.pool.begin().await?;
     let id = enqueue_many(&mut *tx, &[NewJob::new("import_users", payload)])
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "enqueue import");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-        })?
+        .await?
         .first()
         .copied()
-        .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"))?;
+        .ok_or_else(|| ApiError::internal("import_users was not enqueued"))?;
     sqlx::query(
         "INSERT INTO cicero.job_files (job_id, file_name, content_type, content) \
          VALUES ($1, 'import.xlsx', $2, $3)",

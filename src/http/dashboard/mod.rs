@@ -123,10 +123,28 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    /// 500 with a generic message; the cause goes to the log only (inside the request's span).
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "dashboard request failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        tracing::error!(error = %e, "dashboard query failed");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        ApiError::internal(e)
+    }
+}
+
+/// A job payload the catalogue refuses was built from the request (an export's period, a
+/// person's number): 400 naming the field. A database error is a 500.
+impl From<crate::platform::jobs::EnqueueError> for ApiError {
+    fn from(e: crate::platform::jobs::EnqueueError) -> Self {
+        match e {
+            crate::platform::jobs::EnqueueError::Invalid(v) => ApiError::bad_request(v.to_string()),
+            crate::platform::jobs::EnqueueError::Db(e) => ApiError::internal(e),
+        }
     }
 }
 

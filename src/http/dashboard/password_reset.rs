@@ -126,13 +126,7 @@ pub async fn request(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult 
         ),
     };
     // `enqueue_many` takes an executor (the `Acquire` of `enqueue` is not `Send` here).
-    enqueue_many(&mut *tx, &[job]).await.map_err(|e| {
-        tracing::error!(error = %e, "enqueue password reset delivery");
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error",
-        )
-    })?;
+    enqueue_many(&mut *tx, &[job]).await?;
     tx.commit().await?;
     Ok(ok(json!({ "message": SENT })))
 }

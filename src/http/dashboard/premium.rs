@@ -196,11 +196,6 @@ pub async fn create(State(st): State<Arc<AppState>>, user: DashUser, body: Bytes
     Ok(res)
 }
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %e, "premium request: enqueue whatsapp_send");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-}
-
 /// `Rp 150.000` (id-ID currency, no decimals); `-` without an amount.
 fn rupiah(v: &Value) -> String {
     v.as_f64()
@@ -287,7 +282,7 @@ async fn notify_admins(
             )
         })
         .collect();
-    enqueue_many(&mut *tx, &jobs).await.map_err(internal)?;
+    enqueue_many(&mut *tx, &jobs).await?;
     let sql = format!(
         "WITH r AS (UPDATE dashboard_premium_request SET metadata = coalesce(metadata, '{{}}'::jsonb) \
            || jsonb_build_object('admin_notification_sent', true, 'admin_notified_at', now(), \
@@ -528,7 +523,7 @@ async fn tell_requester(
             json!({"to": chat, "text": text,
                    "idempotency_key": format!("premium_request:{id}:{outcome}")}),
         );
-        enqueue_many(&mut *tx, &[job]).await.map_err(internal)?;
+        enqueue_many(&mut *tx, &[job]).await?;
     }
     Ok(())
 }
@@ -797,7 +792,7 @@ async fn decide_mobile(st: &AppState, user: &DashUser, id: &str, approve: bool) 
             "whatsapp_send",
             json!({"to": chat, "text": text, "idempotency_key": format!("mobile_premium_request:{id}:{to}")}),
         );
-        enqueue_many(&mut *tx, &[job]).await.map_err(internal)?;
+        enqueue_many(&mut *tx, &[job]).await?;
     }
     tx.commit().await?;
     tracing::info!(request_id = id, by = %user.username, status = to, "mobile premium request decided");
