@@ -408,6 +408,14 @@ async fn instagram_profile_is_fetched_live_upserted_then_cached() {
         .await;
     assert_eq!(s, StatusCode::OK);
     server.verify().await;
+    // The home page's aggregator serves the fresh stored profile of the client's account.
+    sqlx::query("UPDATE clients SET client_insta = 'https://instagram.com/polres.demo' WHERE client_id = 'KEDIRI'")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let (s, b) = e.get("/api/aggregator?periode=harian", &op).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["igProfile"]["followers"], 15230, "{b}");
 
     // A stale row and a failing provider: the stored profile, marked stale.
     server.reset().await;
@@ -430,6 +438,15 @@ async fn instagram_profile_is_fetched_live_upserted_then_cached() {
         (Some("stored"), Some(true))
     );
     assert_eq!(b["data"]["followers"], 15230);
+    // The aggregator gives no stale profile, so the home page asks rapid-profile (which
+    // refreshes it) instead of showing yesterday's numbers for ever.
+    sqlx::query("UPDATE insta_profile SET updated_at = now() - interval '1 day'")
+        .execute(&e.db.pool)
+        .await
+        .unwrap();
+    let (s, b) = e.get("/api/aggregator?periode=harian", &op).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["igProfile"], Value::Null, "{b}");
     e.done().await;
 }
 

@@ -355,17 +355,8 @@ pub async fn aggregator(State(st): State<Arc<AppState>>, s: Scoped) -> ApiResult
             .fetch_optional(&st.pool)
             .await?;
     let (insta, tiktok) = accounts.unwrap_or_default();
-    let ig_profile: Option<Value> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('username', username, 'full_name', full_name, \
-           'bio', biography, 'biography', biography, 'followers', follower_count, \
-           'follower_count', follower_count, 'following', following_count, \
-           'following_count', following_count, 'post_count', post_count, \
-           'profile_pic_url', profile_pic_url) \
-         FROM insta_profile WHERE lower(username) = lower($1)",
-    )
-    .bind(&insta)
-    .fetch_optional(&st.pool)
-    .await?;
+    let ig_profile =
+        super::social::stored_insta_profile_for_aggregator(&st, insta.as_deref()).await?;
     let ig_posts: Vec<Value> = sqlx::query_scalar(
         "SELECT jsonb_build_object('id', shortcode, 'shortcode', shortcode, 'caption', caption, \
            'like_count', coalesce(like_count, 0), 'comment_count', coalesce(comment_count, 0), \

@@ -31,8 +31,8 @@ pub use khusus::{
     update_link_report_khusus,
 };
 pub use rapid::{
-    Live, cached_tiktok_profile, insta_posts_by_account, insta_profile, tiktok_posts_by_account,
-    tiktok_profile,
+    Live, cached_tiktok_profile, insta_posts_by_account, insta_profile,
+    stored_insta_profile_for_aggregator, tiktok_posts_by_account, tiktok_profile,
 };
 
 /// `limit` of a list call: a positive number, at most 100, else `default`.

@@ -46,6 +46,28 @@ async fn stored_insta_profile(
         .await
 }
 
+/// The aggregator's `igProfile`: the stored profile of the client's account while it is
+/// fresher than the cache time, else `null`, so the home page calls `rapid-profile`, which
+/// fetches and stores it again (the aggregator itself never waits for the provider). Without
+/// a usable provider the stored profile is all there is, however old.
+pub async fn stored_insta_profile_for_aggregator(
+    st: &AppState,
+    account: Option<&str>,
+) -> Result<Value, sqlx::Error> {
+    let Some(name) = account.and_then(super::insta_username) else {
+        return Ok(Value::Null);
+    };
+    let live = st.social.as_deref().filter(|l| l.source.is_ok());
+    let fresh_for = live.map_or(Duration::MAX, |l| l.ttl);
+    let fresh_for = fresh_for.min(Duration::from_secs(100 * 365 * 86_400));
+    Ok(
+        match stored_insta_profile(&st.pool, &name, fresh_for).await? {
+            Some((profile, fresh)) if fresh || live.is_none() => profile,
+            _ => Value::Null,
+        },
+    )
+}
+
 /// The profile as the dashboard reads it: the provider's `data` plus the legacy names
 /// (`followers`/`follower_count`, `following`/`following_count`, `bio`/`biography`, …).
 pub fn insta_profile_json(p: &InstaProfile) -> Value {

@@ -36,7 +36,10 @@ use crate::{
 mod instagram;
 mod tiktok;
 
-pub use instagram::{insta_posts_by_account, insta_profile, upsert_insta_profile};
+pub use instagram::{
+    insta_posts_by_account, insta_profile, stored_insta_profile_for_aggregator,
+    upsert_insta_profile,
+};
 pub use tiktok::{cached_tiktok_profile, tiktok_posts_by_account, tiktok_profile};
 
 /// The host named by the shared limiter's own "rate limited" errors (`ingest::RapidApiSource`).
