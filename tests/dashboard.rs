@@ -3,10 +3,7 @@
 //! names and casing), asserting the fields it reads (contract §6).
 mod common;
 
-use std::sync::Arc;
-
 use axum::{
-    Router,
     body::Body,
     http::{HeaderMap, Request, StatusCode},
 };
@@ -18,53 +15,22 @@ use tower::ServiceExt;
 
 use cicero::{
     domain::time::{jakarta_day, jakarta_day_window},
-    http::{
-        AppState,
-        dashboard::{
-            Dashboard,
-            auth::{Claims, sign, verify_token},
-        },
-        router,
-    },
+    http::dashboard::auth::{Claims, sign, verify_token},
 };
 
-const SECRET: &str = "test-jwt-secret-0123456789";
-const ORIGIN: &str = "http://127.0.0.1:3001";
-const PASSWORD: &str = "rahasia123";
+use common::dashboard::{DashApp, ORIGIN, Options, PASSWORD, SECRET};
 
-struct Env {
-    db: TestDb,
-    app: Router,
-    prefix: String,
-    redis: redis::aio::ConnectionManager,
-}
+type Env = DashApp;
 
 async fn env_with(max_attempts: u32, allow_duplicates: bool) -> Env {
-    let db = TestDb::new().await;
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let redis = cicero::platform::redis::connect(&url)
-        .await
-        .expect("Redis at REDIS_URL (scripts/test.sh starts one)");
-    let prefix = format!("{}:", db.name);
-    let dash = Dashboard {
-        redis: redis.clone(),
-        jwt_secret: SECRET.into(),
-        cors_origins: vec![ORIGIN.into()],
-        allow_duplicate_requests: allow_duplicates,
-        login_max_attempts: max_attempts,
-        premium_allowed_tiers: vec!["tier1".into(), "tier2".into(), "premium_1".into()],
-        key_prefix: prefix.clone(),
+    let opts = Options {
+        allow_duplicates,
+        max_attempts,
+        ..Options::default()
     };
-    let app = router(Arc::new(
-        AppState::new(db.pool.clone(), TOKEN.into(), Vec::new()).with_dashboard(dash),
-    ));
-    seed(&db).await;
-    Env {
-        db,
-        app,
-        prefix,
-        redis,
-    }
+    let e = DashApp::new(opts, |_, state| state).await;
+    seed(&e.db).await;
+    e
 }
 
 async fn env() -> Env {
@@ -72,63 +38,11 @@ async fn env() -> Env {
 }
 
 impl Env {
-    /// A request like the dashboard's `fetchWithAuth`: JSON content type on every call.
-    async fn call(
-        &self,
-        method: &str,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> (StatusCode, HeaderMap, Value) {
-        let bearer = token.map(|t| format!("Bearer {t}"));
-        let mut all = vec![("origin", ORIGIN)];
-        all.extend(bearer.as_deref().map(|b| ("authorization", b)));
-        all.extend_from_slice(headers);
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        common::send(&self.app, method, uri, body, &all).await
-    }
-
-    /// A GET whose answer is a file (the body as bytes).
-    async fn download(&self, uri: &str, token: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let bearer = format!("Bearer {token}");
-        let headers = [("origin", ORIGIN), ("authorization", bearer.as_str())];
-        common::send_raw(&self.app, "GET", uri, Body::empty(), &headers).await
-    }
-
-    async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
-        let (s, _, b) = self.call("GET", uri, Some(token), None, &[]).await;
-        (s, b)
-    }
-
-    async fn login(&self, username: &str) -> String {
-        let (status, _, body) = self
-            .call(
-                "POST",
-                "/api/auth/dashboard-login",
-                None,
-                Some(json!({"username": username, "password": PASSWORD})),
-                &[],
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{username}: {body}");
-        body["token"].as_str().expect("token").to_owned()
-    }
-
     async fn session(&mut self, token: &str) -> Option<String> {
         self.redis
             .get(format!("{}login_token:{token}", self.prefix))
             .await
             .unwrap()
-    }
-
-    async fn done(self) {
-        let mut r = self.redis.clone();
-        let keys: Vec<String> = r.keys(format!("{}*", self.prefix)).await.unwrap();
-        for k in keys {
-            let _: () = r.del(k).await.unwrap();
-        }
-        self.db.drop_db().await;
     }
 }
 

@@ -3,121 +3,46 @@
 //! routes and re-read with calamine, cell by cell.
 mod common;
 
-use std::sync::Arc;
-
-use axum::{
-    Router,
-    body::Body,
-    http::{HeaderMap, Request, StatusCode},
-};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use common::{TOKEN, TestDb};
-use redis::AsyncCommands;
-use serde_json::{Value, json};
-use tower::ServiceExt;
-
-use cicero::{
-    domain::time::{jakarta_day, jakarta_day_window},
-    http::{AppState, dashboard::Dashboard, router},
+use common::{
+    TestDb,
+    dashboard::{DashApp, Options, PASSWORD},
 };
+use serde_json::{Value, json};
 
-const SECRET: &str = "test-jwt-secret-0123456789";
-const ORIGIN: &str = "http://127.0.0.1:3001";
-const PASSWORD: &str = "rahasia123";
+use cicero::domain::time::{jakarta_day, jakarta_day_window};
 
+/// The dashboard app and a worker on `exports`.
 struct Env {
-    db: TestDb,
-    app: Router,
-    prefix: String,
-    redis: redis::aio::ConnectionManager,
+    app: DashApp,
     worker: Option<common::Running>,
+}
+
+impl std::ops::Deref for Env {
+    type Target = DashApp;
+    fn deref(&self) -> &DashApp {
+        &self.app
+    }
 }
 
 /// A fresh database with the seed below, the dashboard API, and a worker on `exports`.
 async fn env() -> Env {
-    let db = TestDb::new().await;
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let redis = cicero::platform::redis::connect(&url)
-        .await
-        .expect("Redis at REDIS_URL (scripts/test.sh starts one)");
-    let prefix = format!("{}:", db.name);
-    let dash = Dashboard {
-        redis: redis.clone(),
-        jwt_secret: SECRET.into(),
-        cors_origins: vec![ORIGIN.into()],
-        allow_duplicate_requests: true,
-        login_max_attempts: 10,
-        premium_allowed_tiers: vec!["tier1".into()],
-        key_prefix: prefix.clone(),
+    let opts = Options {
+        allow_duplicates: true,
+        tiers: &["tier1"],
+        ..Options::default()
     };
-    let app = router(Arc::new(
-        AppState::new(db.pool.clone(), TOKEN.into(), Vec::new()).with_dashboard(dash),
-    ));
-    seed(&db).await;
-    let worker = Some(db.worker(&["exports"], &[]));
-    Env {
-        db,
-        app,
-        prefix,
-        redis,
-        worker,
-    }
+    let app = DashApp::new(opts, |_, state| state).await;
+    seed(&app.db).await;
+    let worker = Some(app.db.worker(&["exports"], &[]));
+    Env { app, worker }
 }
 
 impl Env {
     async fn call(&self, method: &str, uri: &str, token: &str) -> (StatusCode, Value) {
-        let req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .header("origin", ORIGIN)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    /// A GET whose answer is a file: status, headers, body.
-    async fn download(&self, uri: &str, token: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let req = Request::builder()
-            .uri(uri)
-            .header("content-type", "application/json")
-            .header("origin", ORIGIN)
-            .header("authorization", format!("Bearer {token}"))
-            .body(Body::empty())
-            .unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        let (status, headers) = (res.status(), res.headers().clone());
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
-            .await
-            .unwrap();
-        (status, headers, bytes.to_vec())
-    }
-
-    async fn login(&self, username: &str) -> String {
-        let req = Request::builder()
-            .method("POST")
-            .uri("/api/auth/dashboard-login")
-            .header("content-type", "application/json")
-            .body(Body::from(
-                json!({"username": username, "password": PASSWORD}).to_string(),
-            ))
-            .unwrap();
-        let res = self.app.clone().oneshot(req).await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "{username}");
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
-            .await
-            .unwrap();
-        let body: Value = serde_json::from_slice(&bytes).unwrap();
-        body["token"].as_str().expect("token").to_owned()
+        let (s, _, b) = self.app.call(method, uri, Some(token), None, &[]).await;
+        (s, b)
     }
 
     /// `POST /api/exports?<query>` → the job id (202).
@@ -156,12 +81,7 @@ impl Env {
         if let Some(w) = self.worker.take() {
             w.stop().await;
         }
-        let mut r = self.redis.clone();
-        let keys: Vec<String> = r.keys(format!("{}*", self.prefix)).await.unwrap();
-        for k in keys {
-            let _: () = r.del(k).await.unwrap();
-        }
-        self.db.drop_db().await;
+        self.app.done().await;
     }
 }
 
@@ -1003,7 +923,7 @@ async fn bad_payloads_fail_clearly_and_the_worker_keeps_serving() {
     for (payload, msg) in &cases {
         // The job API refuses them at the door …
         let body = json!({"kind": "export_recap", "payload": payload}).to_string();
-        let (s, _, b) = common::call(&e.app, "POST", "/api/jobs", Some(body), true).await;
+        let (s, _, b) = common::call(&e.app.app, "POST", "/api/jobs", Some(body), true).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{payload}: {b}");
         let m = b["message"].as_str().unwrap_or_default();
         assert!(m.starts_with(msg), "{payload}: {m}");

@@ -4,68 +4,46 @@
 //! decision, complaint auto-solutions and the password-reset settings.
 mod common;
 
-use std::sync::Arc;
-
-use axum::{
-    Router,
-    body::Body,
-    http::{Request, StatusCode},
-};
+use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
-use common::{TOKEN, TestDb};
-use redis::AsyncCommands;
+use common::{
+    TestDb,
+    dashboard::{DashApp, Options, PASSWORD},
+};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use cicero::{
     config::{PasswordReset, reset_page},
     domain::time::{jakarta_day, jakarta_day_window},
-    http::{AppState, dashboard::Dashboard, router},
 };
 
-const SECRET: &str = "test-jwt-secret-0123456789";
-const PASSWORD: &str = "rahasia123";
 const ADMINS: &str = "081100000001, 081100000002";
 
-struct Env {
-    db: TestDb,
-    app: Router,
-    prefix: String,
-    redis: redis::aio::ConnectionManager,
+/// The dashboard app with messaging settings; its own `call` answers status and body.
+struct Env(DashApp);
+
+impl std::ops::Deref for Env {
+    type Target = DashApp;
+    fn deref(&self) -> &DashApp {
+        &self.0
+    }
 }
 
 /// The dashboard API with `ADMIN_WHATSAPP`, `PRIORITY_USER_NAMES` and the reset settings.
 async fn env_with(extra: &[(&str, &str)], reset: PasswordReset) -> Env {
-    let db = TestDb::new().await;
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let redis = cicero::platform::redis::connect(&url)
-        .await
-        .expect("Redis at REDIS_URL (scripts/test.sh starts one)");
-    let prefix = format!("{}:", db.name);
-    let dash = Dashboard {
-        redis: redis.clone(),
-        jwt_secret: SECRET.into(),
-        cors_origins: vec!["http://127.0.0.1:3001".into()],
-        // Several identical approve/deny calls are part of the tests.
-        allow_duplicate_requests: true,
-        login_max_attempts: 10,
-        premium_allowed_tiers: vec!["tier1".into(), "tier2".into(), "premium_1".into()],
-        key_prefix: prefix.clone(),
+    // Several identical approve/deny calls are part of the tests.
+    let opts = Options {
+        allow_duplicates: true,
+        ..Options::default()
     };
-    let settings = db.settings(extra);
-    let app = router(Arc::new(
-        AppState::new(db.pool.clone(), TOKEN.into(), Vec::new())
-            .with_messaging(&settings)
-            .with_dashboard(dash)
-            .with_password_reset(reset),
-    ));
-    seed(&db).await;
-    Env {
-        db,
-        app,
-        prefix,
-        redis,
-    }
+    let e = DashApp::new(opts, |db, state| {
+        state
+            .with_messaging(&db.settings(extra))
+            .with_password_reset(reset)
+    })
+    .await;
+    seed(&e.db).await;
+    Env(e)
 }
 
 async fn env() -> Env {
@@ -84,45 +62,8 @@ impl Env {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json");
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let res = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
-        self.call("GET", uri, Some(token), None).await
-    }
-
-    async fn login(&self, username: &str) -> String {
-        let (status, body) = self
-            .call(
-                "POST",
-                "/api/auth/dashboard-login",
-                None,
-                Some(json!({"username": username, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{username}: {body}");
-        body["token"].as_str().expect("token").to_owned()
+        let (s, _, b) = self.0.call(method, uri, token, body, &[]).await;
+        (s, b)
     }
 
     /// `whatsapp_send` payloads enqueued so far, in order.
@@ -140,12 +81,7 @@ impl Env {
     }
 
     async fn done(self) {
-        let mut r = self.redis.clone();
-        let keys: Vec<String> = r.keys(format!("{}*", self.prefix)).await.unwrap();
-        for k in keys {
-            let _: () = r.del(k).await.unwrap();
-        }
-        self.db.drop_db().await;
+        self.0.done().await
     }
 }
 

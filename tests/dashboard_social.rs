@@ -5,39 +5,31 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{
-    Router,
-    body::Body,
-    http::{HeaderMap, Request, StatusCode},
-};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
-use common::{TOKEN, TestDb};
+use common::{
+    TestDb,
+    dashboard::{DashApp, Options, PASSWORD},
+};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{any, method, path, query_param},
 };
 
-use cicero::{
-    http::{
-        AppState,
-        dashboard::{Dashboard, social::Live},
-        router,
-    },
-    ingest::RapidApiSource,
-};
+use cicero::{http::dashboard::social::Live, ingest::RapidApiSource};
 
-const SECRET: &str = "test-jwt-secret-0123456789";
-const PASSWORD: &str = "rahasia123";
 const KEY: &str = "test-rapidapi-key-0001";
 
-struct Env {
-    db: TestDb,
-    app: Router,
-    prefix: String,
-    redis: redis::aio::ConnectionManager,
+/// The dashboard app with a provider (below); its own `call` without extra headers.
+struct Env(DashApp);
+
+impl std::ops::Deref for Env {
+    type Target = DashApp;
+    fn deref(&self) -> &DashApp {
+        &self.0
+    }
 }
 
 /// Which provider the app gets.
@@ -50,24 +42,13 @@ enum Provider<'a> {
 }
 
 async fn env(provider: Provider<'_>) -> Env {
-    let db = TestDb::new().await;
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let redis = cicero::platform::redis::connect(&url)
-        .await
-        .expect("Redis at REDIS_URL (scripts/test.sh starts one)");
-    let prefix = format!("{}:", db.name);
-    let dash = Dashboard {
-        redis: redis.clone(),
-        jwt_secret: SECRET.into(),
-        cors_origins: vec!["http://127.0.0.1:3001".into()],
-        // Repeated identical POSTs are part of these tests (the duplicate report).
-        allow_duplicate_requests: true,
-        login_max_attempts: 10,
-        premium_allowed_tiers: vec!["tier1".into()],
-        key_prefix: prefix.clone(),
+    // Repeated identical POSTs are part of these tests (the duplicate report).
+    let opts = Options {
+        allow_duplicates: true,
+        tiers: &["tier1"],
+        ..Options::default()
     };
-    let mut state = AppState::new(db.pool.clone(), TOKEN.into(), Vec::new()).with_dashboard(dash);
-    match provider {
+    let e = DashApp::new(opts, |db, state| match provider {
         Provider::Rapid(server, extra) => {
             let uri = server.uri();
             let mut pairs: Vec<(&str, &str)> = vec![
@@ -80,22 +61,17 @@ async fn env(provider: Provider<'_>) -> Env {
             let settings = db.settings(&pairs);
             let src =
                 RapidApiSource::from_settings(&settings, Some(db.pool.clone())).expect("source");
-            state = state.with_social(Live::new(Arc::new(src), settings.rapid_cache));
+            state.with_social(Live::new(Arc::new(src), settings.rapid_cache))
         }
         Provider::Settings(pairs) => {
             let settings = db.settings(pairs);
-            state = state.with_social(Live::from_settings(&settings, &db.pool));
+            state.with_social(Live::from_settings(&settings, &db.pool))
         }
-        Provider::None => {}
-    }
-    let app = router(Arc::new(state));
-    seed(&db).await;
-    Env {
-        db,
-        app,
-        prefix,
-        redis,
-    }
+        Provider::None => state,
+    })
+    .await;
+    seed(&e.db).await;
+    Env(e)
 }
 
 impl Env {
@@ -106,75 +82,17 @@ impl Env {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, HeaderMap, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json");
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let res = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let (status, headers) = (res.status(), res.headers().clone());
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
-            .await
-            .unwrap();
-        (
-            status,
-            headers,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn get(&self, uri: &str, token: &str) -> (StatusCode, Value) {
-        let (s, _, b) = self.call("GET", uri, Some(token), None).await;
-        (s, b)
-    }
-
-    async fn login(&self, username: &str) -> String {
-        let (s, _, b) = self
-            .call(
-                "POST",
-                "/api/auth/dashboard-login",
-                None,
-                Some(json!({"username": username, "password": PASSWORD})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{username}: {b}");
-        b["token"].as_str().unwrap().to_owned()
-    }
-
-    async fn person(&self, nrp: &str, whatsapp: &str) -> String {
-        let (s, _, b) = self
-            .call(
-                "POST",
-                "/api/auth/user-login",
-                None,
-                Some(json!({"nrp": nrp, "password": whatsapp})),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{b}");
-        b["token"].as_str().unwrap().to_owned()
+        self.0.call(method, uri, token, body, &[]).await
     }
 
     async fn ttl(&mut self, key: &str) -> i64 {
-        self.redis
-            .ttl(format!("{}{key}", self.prefix))
-            .await
-            .unwrap()
+        let key = self.0.key(key);
+        self.0.redis.ttl(key).await.unwrap()
     }
 
     async fn forget(&mut self, key: &str) {
-        let _: () = self
-            .redis
-            .del(format!("{}{key}", self.prefix))
-            .await
-            .unwrap();
+        let key = self.0.key(key);
+        let _: () = self.0.redis.del(key).await.unwrap();
     }
 
     async fn count(&self, sql: &str) -> i64 {
@@ -185,12 +103,7 @@ impl Env {
     }
 
     async fn done(self) {
-        let mut r = self.redis.clone();
-        let keys: Vec<String> = r.keys(format!("{}*", self.prefix)).await.unwrap();
-        for k in keys {
-            let _: () = r.del(k).await.unwrap();
-        }
-        self.db.drop_db().await;
+        self.0.done().await
     }
 }
 

@@ -2,6 +2,7 @@
 //! legacy migration runs once per run), the `cicero` binary as a child process, and polling.
 #![allow(dead_code)]
 
+pub mod dashboard;
 pub mod smtp;
 
 use std::{
