@@ -108,15 +108,20 @@ impl FromRequestParts<Arc<AppState>> for Person {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, st: &Arc<AppState>) -> ApiResult<Self> {
-        let nrp = match Caller::from_request_parts(parts, st).await? {
-            Caller::Person { nrp } => nrp,
-            Caller::Dashboard(_) => {
-                return Err(coded(
-                    StatusCode::FORBIDDEN,
-                    "CLAIM_USER_ROLE_REQUIRED",
-                    "Gunakan token personel dari login portal (NRP dan password)",
-                ));
-            }
+        let not_personnel = || {
+            coded(
+                StatusCode::FORBIDDEN,
+                "CLAIM_USER_ROLE_REQUIRED",
+                "Gunakan token personel dari login portal (NRP dan password)",
+            )
+        };
+        // A 403 of `Caller` is always about a dashboard account (unapproved, or an operator
+        // off its allow-list): either way not a personnel token.
+        let nrp = match Caller::from_request_parts(parts, st).await {
+            Ok(Caller::Person { nrp }) => nrp,
+            Ok(Caller::Dashboard(_)) => return Err(not_personnel()),
+            Err(e) if e.status == StatusCode::FORBIDDEN => return Err(not_personnel()),
+            Err(e) => return Err(e),
         };
         let row: Option<(Option<String>, bool)> = sqlx::query_as(
             "SELECT client_id, coalesce(status, true) FROM \"user\" WHERE user_id = $1",
