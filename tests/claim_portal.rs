@@ -1479,3 +1479,30 @@ async fn complaints_are_kept_escalated_and_seen_by_their_owner_only() {
     assert_ne!(d["complaint_id"], json!(mid));
     e.done().await;
 }
+
+#[test]
+fn openapi_describes_the_portal_routes() {
+    let doc: Value = serde_json::from_str(cicero::http::OPENAPI).expect("openapi.json parses");
+    for (path, method) in [
+        ("/api/claim/register", "post"),
+        ("/api/claim/password-reset/request", "post"),
+        ("/api/claim/password-reset/verify", "post"),
+        ("/api/claim/password-reset/confirm", "post"),
+        ("/api/claim/me", "get"),
+        ("/api/claim/me", "put"),
+        ("/api/claim/pending-content", "get"),
+        ("/api/claim/social-profile/validate", "post"),
+        ("/api/claim/complaints/triage", "post"),
+        ("/api/claim/complaints/{id}", "get"),
+        ("/api/claim/complaints/{id}/escalate", "post"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "openapi.json lacks {method} {path}");
+        assert!(
+            op["responses"]["400"].is_object() || method == "get",
+            "{method} {path}: 400"
+        );
+    }
+    let codes = &doc["components"]["schemas"]["ClaimTriage"]["properties"]["triage_code"]["enum"];
+    assert_eq!(codes.as_array().map(Vec::len), Some(8), "{codes}");
+}
