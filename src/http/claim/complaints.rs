@@ -118,8 +118,11 @@ pub fn content_id(platform: Platform, body: &Value) -> Option<String> {
     ok.then_some(id)
 }
 
+/// Why `performed_at` was refused.
+const BAD_PERFORMED_AT: &str = "performed_at bukan waktu yang dikenali (ISO 8601)";
+
 /// `performed_at`: RFC 3339, or a Jakarta wall time `YYYY-MM-DDTHH:MM[:SS]` / `YYYY-MM-DD HH:MM`.
-pub fn performed_at(v: Option<&Value>) -> Result<Option<DateTime<Utc>>, ()> {
+pub fn performed_at(v: Option<&Value>) -> Result<Option<DateTime<Utc>>, &'static str> {
     let Some(s) = v
         .and_then(Value::as_str)
         .map(str::trim)
@@ -127,7 +130,7 @@ pub fn performed_at(v: Option<&Value>) -> Result<Option<DateTime<Utc>>, ()> {
     else {
         return match v {
             None | Some(Value::Null) | Some(Value::String(_)) => Ok(None),
-            Some(_) => Err(()),
+            Some(_) => Err(BAD_PERFORMED_AT),
         };
     };
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
@@ -139,7 +142,7 @@ pub fn performed_at(v: Option<&Value>) -> Result<Option<DateTime<Utc>>, ()> {
         .find_map(|f| NaiveDateTime::parse_from_str(&s, f).ok())
         .and_then(|n| Jakarta.from_local_datetime(&n).single())
         .map(|t| Some(t.with_timezone(&Utc)))
-        .ok_or(())
+        .ok_or(BAD_PERFORMED_AT)
 }
 
 /// When the next scheduled social sweep (which collects posts, likes and comments) starts.
@@ -267,12 +270,8 @@ pub async fn triage(State(st): State<Arc<AppState>>, person: Person, body: Bytes
         )
     })?;
     let now = Utc::now();
-    let performed_at = performed_at(body.get("performed_at")).map_err(|()| {
-        invalid(
-            "CLAIM_COMPLAINT_PERFORMED_AT_INVALID",
-            "performed_at bukan waktu yang dikenali (ISO 8601)",
-        )
-    })?;
+    let performed_at = performed_at(body.get("performed_at"))
+        .map_err(|m| invalid("CLAIM_COMPLAINT_PERFORMED_AT_INVALID", m))?;
     if performed_at.is_some_and(|p| p > now + chrono::Duration::minutes(5)) {
         return Err(invalid(
             "CLAIM_COMPLAINT_PERFORMED_AT_INVALID",
@@ -657,7 +656,7 @@ mod tests {
         assert_eq!(performed_at(None), Ok(None));
         assert_eq!(performed_at(Some(&json!(null))), Ok(None));
         assert_eq!(performed_at(Some(&json!(""))), Ok(None));
-        assert_eq!(performed_at(Some(&json!("kemarin"))), Err(()));
-        assert_eq!(performed_at(Some(&json!(5))), Err(()));
+        assert_eq!(performed_at(Some(&json!("kemarin"))), Err(BAD_PERFORMED_AT));
+        assert_eq!(performed_at(Some(&json!(5))), Err(BAD_PERFORMED_AT));
     }
 }

@@ -48,23 +48,39 @@ impl Subject {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct SubjectRow {
+    client_id: Option<String>,
+    insta: Option<String>,
+    tiktok: Option<String>,
+    roles: Vec<String>,
+    ig_extra: Vec<String>,
+    tt_extra: Vec<String>,
+}
+
 /// Loads what the pending list and the triage need about a person.
 pub async fn subject(pool: &sqlx::PgPool, nrp: &str) -> ApiResult<Subject> {
-    let row: (Option<String>, Option<String>, Option<String>, Vec<String>, Vec<String>, Vec<String>) =
-        sqlx::query_as(
+    let row: SubjectRow = sqlx::query_as(
             "SELECT u.client_id, u.insta, u.tiktok, \
                coalesce((SELECT array_agg(DISTINCT lower(r.role_name)) FROM user_roles ur \
-                 JOIN roles r ON r.role_id = ur.role_id WHERE ur.user_id = u.user_id), '{}'), \
+                 JOIN roles r ON r.role_id = ur.role_id WHERE ur.user_id = u.user_id), '{}') AS roles, \
                coalesce((SELECT array_agg(a.username ORDER BY a.position) FROM cicero.claim_social_accounts a \
-                 WHERE a.user_id = u.user_id AND a.platform = 'instagram'), '{}'), \
+                 WHERE a.user_id = u.user_id AND a.platform = 'instagram'), '{}') AS ig_extra, \
                coalesce((SELECT array_agg(a.username ORDER BY a.position) FROM cicero.claim_social_accounts a \
-                 WHERE a.user_id = u.user_id AND a.platform = 'tiktok'), '{}') \
+                 WHERE a.user_id = u.user_id AND a.platform = 'tiktok'), '{}') AS tt_extra \
              FROM \"user\" u WHERE u.user_id = $1",
         )
         .bind(nrp)
         .fetch_one(pool)
         .await?;
-    let (client_id, insta, tiktok, roles, ig_extra, tt_extra) = row;
+    let SubjectRow {
+        client_id,
+        insta,
+        tiktok,
+        roles,
+        ig_extra,
+        tt_extra,
+    } = row;
     let canon = |primary: Option<String>, extra: Vec<String>| {
         let mut out: Vec<String> = Vec::new();
         for h in primary.into_iter().chain(extra) {
