@@ -30,28 +30,53 @@ fn valid_chars(name: &str, max: usize) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_')
 }
 
+/// Why a handle was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandleProblem {
+    /// Not a profile URL or a name of the allowed characters and length.
+    Invalid,
+    /// The reserved `cicero_devs`.
+    Reserved,
+}
+
 /// Instagram: a profile URL or `@name` → lower-case `^[a-z0-9._]{1,30}$`.
-pub fn insta_handle(raw: &str) -> Result<String, String> {
+pub fn check_insta(raw: &str) -> Result<String, HandleProblem> {
     let name = account_name(raw, "instagram.com");
     if !valid_chars(&name, 30) {
-        return Err("username Instagram tidak valid".into());
+        return Err(HandleProblem::Invalid);
     }
     if name == RESERVED {
-        return Err("username Instagram cicero_devs tidak boleh digunakan".into());
+        return Err(HandleProblem::Reserved);
     }
     Ok(name)
 }
 
 /// TikTok: a profile URL or `@name` → `@` + lower-case `^[a-z0-9._]{1,24}$`.
-pub fn tiktok_handle(raw: &str) -> Result<String, String> {
+pub fn check_tiktok(raw: &str) -> Result<String, HandleProblem> {
     let name = account_name(raw, "tiktok.com");
     if !valid_chars(&name, 24) {
-        return Err("username TikTok tidak valid".into());
+        return Err(HandleProblem::Invalid);
     }
     if name == RESERVED {
-        return Err("username TikTok cicero_devs tidak boleh digunakan".into());
+        return Err(HandleProblem::Reserved);
     }
     Ok(format!("@{name}"))
+}
+
+/// [`check_insta`] with the legacy messages.
+pub fn insta_handle(raw: &str) -> Result<String, String> {
+    check_insta(raw).map_err(|p| match p {
+        HandleProblem::Invalid => "username Instagram tidak valid".into(),
+        HandleProblem::Reserved => "username Instagram cicero_devs tidak boleh digunakan".into(),
+    })
+}
+
+/// [`check_tiktok`] with the legacy messages.
+pub fn tiktok_handle(raw: &str) -> Result<String, String> {
+    check_tiktok(raw).map_err(|p| match p {
+        HandleProblem::Invalid => "username TikTok tidak valid".into(),
+        HandleProblem::Reserved => "username TikTok cicero_devs tidak boleh digunakan".into(),
+    })
 }
 
 /// WhatsApp: at least 8 digits, stored `62`-prefixed (one leading `0` dropped).
@@ -75,6 +100,113 @@ pub fn email_domain(email: &str) -> Option<&str> {
         && !domain.contains("..")
         && !email.contains(char::is_whitespace);
     ok.then_some(domain)
+}
+
+/// The portal password rule (`POST /api/claim/register`, reset confirm): 8 to 128 characters
+/// with a letter, a digit and a character that is neither, no space at either end (the login
+/// trims what it is given), and not containing the NRP. Returns the 400 message of a refused
+/// password.
+pub fn password_problem(password: &str, nrp: &str) -> Option<&'static str> {
+    if password.trim() != password {
+        return Some("password tidak boleh diawali atau diakhiri spasi");
+    }
+    let n = password.chars().count();
+    if n < 8 {
+        return Some("password minimal 8 karakter dan harus memuat huruf, angka, serta tanda baca");
+    }
+    if n > 128 {
+        return Some("password maksimal 128 karakter");
+    }
+    let letter = password.chars().any(char::is_alphabetic);
+    let digit = password.chars().any(|c| c.is_ascii_digit());
+    let other = password
+        .chars()
+        .any(|c| !c.is_alphanumeric() && !c.is_whitespace());
+    if !(letter && digit && other) {
+        return Some("password harus memuat huruf, angka, serta tanda baca");
+    }
+    if !nrp.is_empty() && password.contains(nrp) {
+        return Some("password tidak boleh memuat NRP");
+    }
+    None
+}
+
+/// An email as the reset request shows it: the first two characters of the local part (one
+/// when it is that short), `***`, then the domain: `budi@polri.go.id` → `bu***@polri.go.id`.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let keep = if local.chars().count() > 2 { 2 } else { 1 };
+            let head: String = local.chars().take(keep).collect();
+            format!("{head}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// One part of a profile's [`DataQuality`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QualityComponent {
+    pub field: &'static str,
+    pub available: bool,
+    pub points: u32,
+    pub max_points: u32,
+}
+
+/// How complete the stored data about a social profile is (`POST
+/// /api/claim/social-profile/validate`): 20 points for each of `profile_name`, `avatar_url`,
+/// `followers`, `following` and `content_count` that is stored; `complete` at 100, `partial`
+/// at 60–80, `limited` at 0–40. It says nothing about whether the account is genuine or
+/// whose it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DataQuality {
+    pub score: u32,
+    pub label: &'static str,
+    pub components: Vec<QualityComponent>,
+    pub explanation: String,
+}
+
+/// The fields scored by [`data_quality`], in order.
+pub const QUALITY_FIELDS: [&str; 5] = [
+    "profile_name",
+    "avatar_url",
+    "followers",
+    "following",
+    "content_count",
+];
+
+/// Scores which of [`QUALITY_FIELDS`] are stored (`available[i]` for field `i`); `found`
+/// is false when nothing about the profile is stored at all.
+pub fn data_quality(found: bool, available: [bool; 5]) -> DataQuality {
+    let components: Vec<QualityComponent> = QUALITY_FIELDS
+        .iter()
+        .zip(available)
+        .map(|(field, ok)| QualityComponent {
+            field,
+            available: found && ok,
+            points: if found && ok { 20 } else { 0 },
+            max_points: 20,
+        })
+        .collect();
+    let score = components.iter().map(|c| c.points).sum();
+    let label = match score {
+        100 => "complete",
+        60..=99 => "partial",
+        _ => "limited",
+    };
+    let explanation = if found {
+        format!(
+            "Skor {score}/100: kelengkapan data profil yang tersimpan di Cicero (5 komponen, masing-masing 20 poin). Skor ini bukan penilaian keaslian atau kepemilikan akun."
+        )
+    } else {
+        "Profil ini belum tersimpan di Cicero, sehingga tidak ada data untuk dinilai. Ini tidak berarti akunnya tidak ada.".into()
+    };
+    DataQuality {
+        score,
+        label,
+        components,
+        explanation,
+    }
 }
 
 #[cfg(test)]
@@ -161,5 +293,60 @@ mod tests {
         ] {
             assert_eq!(email_domain(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn handle_problems_are_typed() {
+        assert_eq!(check_insta("@Budi"), Ok("budi".into()));
+        assert_eq!(check_insta("bu di"), Err(HandleProblem::Invalid));
+        assert_eq!(check_insta("@CICERO_DEVS"), Err(HandleProblem::Reserved));
+        assert_eq!(check_tiktok("tiktok.com/@Budi"), Ok("@budi".into()));
+        assert_eq!(check_tiktok("cicero_devs"), Err(HandleProblem::Reserved));
+        assert_eq!(check_tiktok(&"a".repeat(25)), Err(HandleProblem::Invalid));
+    }
+
+    #[test]
+    fn portal_passwords() {
+        for ok in ["Rahasia#2026", "abc123!x", "kata sandi 1!"] {
+            assert_eq!(password_problem(ok, "75020201"), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "Ab1!",
+            "rahasia2026",
+            "rahasia!!",
+            "12345678!",
+            "x75020201!",
+            " Rahasia#2026",
+        ] {
+            assert!(password_problem(bad, "75020201").is_some(), "{bad}");
+        }
+        assert!(password_problem(&format!("Ab1!{}", "x".repeat(125)), "1").is_some());
+    }
+
+    #[test]
+    fn masked_emails() {
+        assert_eq!(mask_email("budi@polri.go.id"), "bu***@polri.go.id");
+        assert_eq!(mask_email("ab@x.id"), "a***@x.id");
+        assert_eq!(mask_email("b@x.id"), "b***@x.id");
+        assert_eq!(mask_email("nope"), "***");
+    }
+
+    #[test]
+    fn profile_data_quality() {
+        let q = data_quality(true, [true; 5]);
+        assert_eq!((q.score, q.label), (100, "complete"));
+        let q = data_quality(true, [true, false, true, true, false]);
+        assert_eq!((q.score, q.label), (60, "partial"));
+        assert_eq!(q.components[1].field, "avatar_url");
+        assert_eq!(
+            (q.components[1].available, q.components[1].points),
+            (false, 0)
+        );
+        let q = data_quality(true, [true, true, false, false, false]);
+        assert_eq!((q.score, q.label), (40, "limited"));
+        let q = data_quality(false, [true; 5]);
+        assert_eq!((q.score, q.label), (0, "limited"));
+        assert!(q.explanation.contains("belum tersimpan"));
     }
 }

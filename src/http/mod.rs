@@ -15,7 +15,7 @@ use sqlx::PgPool;
 
 pub mod board;
 pub mod board_api;
-pub mod claim_api;
+pub mod claim;
 pub mod clients_api;
 pub mod dashboard;
 pub mod events;
@@ -115,7 +115,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(api)
         .merge(board::routes())
         .merge(whatsapp_api::public_routes())
-        .merge(claim_api::routes());
+        .merge(claim::routes());
     if let Some(d) = &state.dashboard {
         app = app
             .merge(dashboard::routes())

@@ -1,4 +1,4 @@
-//! The legacy claim endpoints (§2.2, §4(e)): `POST /api/claim/request-otp`,
+//! The legacy claim endpoints (§2.2, §4(e); the Feb-2026 client): `POST /api/claim/request-otp`,
 //! `POST /api/claim/verify-otp`, `POST /api/claim/user-data`, `PUT /api/claim/update` and
 //! `POST /api/claim/validate-email`. Public. The code is generated and mailed by an `email_otp`
 //! job, so the request answers 202 at once; a correct code marks the NRP verified for 10
@@ -16,7 +16,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{AppState, error, internal};
+use crate::http::{AppState, error, internal};
 use crate::{
     dns,
     domain::claim,
