@@ -106,6 +106,15 @@ pub fn reset_page(base: Option<&str>) -> String {
     }
 }
 
+/// `RAPID_CACHE_SECS`: at most 30 days (it becomes a Redis `EX` and an SQL interval).
+fn rapid_cache(get: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    let secs = num(get, "RAPID_CACHE_SECS", 600u64)?;
+    if secs > 30 * 86_400 {
+        return Err(bad("RAPID_CACHE_SECS", "must be at most 2592000 (30 days)"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
 fn password_reset(get: &impl Fn(&str) -> Option<String>) -> Result<PasswordReset, ConfigError> {
     let base = get("DASHBOARD_PASSWORD_RESET_URL").or_else(|| get("DASHBOARD_URL"));
     if let Some(b) = &base
@@ -121,10 +130,11 @@ fn password_reset(get: &impl Fn(&str) -> Option<String>) -> Result<PasswordReset
         ));
     }
     let token_minutes = num(get, "DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES", 15u32)?;
-    if token_minutes == 0 {
+    // A reset link is a credential: at most a week.
+    if !(1..=10_080).contains(&token_minutes) {
         return Err(bad(
             "DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES",
-            "must be at least 1",
+            "must be between 1 and 10080 (a week)",
         ));
     }
     Ok(PasswordReset {
@@ -371,7 +381,7 @@ impl Settings {
             .into_iter()
             .map(|t| t.to_lowercase())
             .collect(),
-            rapid_cache: Duration::from_secs(num(&get, "RAPID_CACHE_SECS", 600u64)?),
+            rapid_cache: rapid_cache(&get)?,
             password_reset: password_reset(&get)?,
         })
     }
@@ -720,6 +730,11 @@ mod tests {
             (&[URL, ("RATE_LIMITS", "=5/1s")], "RATE_LIMITS"),
             (&[URL, ("RETAIN_DONE_DAYS", "a week")], "RETAIN_DONE_DAYS"),
             (&[URL, ("PROVIDER", "mock")], "PROVIDER"),
+            (&[URL, ("RAPID_CACHE_SECS", "9999999")], "RAPID_CACHE_SECS"),
+            (
+                &[URL, ("DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES", "3000000000")],
+                "DASHBOARD_RESET_TOKEN_EXPIRY_MINUTES",
+            ),
             (
                 &[URL, ("RAPIDAPI_RATE_LIMIT", "fast")],
                 "RAPIDAPI_RATE_LIMIT",

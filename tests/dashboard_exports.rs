@@ -736,14 +736,22 @@ async fn link_report_workbooks_monthly_and_per_person() {
             ],
         ])
     );
-    let (s, h, bytes) = e
+    // Instagram shortcodes are case-sensitive: `k1` is another post.
+    let (s, _, _) = e
         .download(
             "/api/link-reports-khusus/excel/by-user-shortcode?user_id=75020002&shortcode=k1&client_id=KEDIRI",
             &op,
         )
         .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, h, bytes) = e
+        .download(
+            "/api/link-reports-khusus/excel/by-user-shortcode?user_id=75020002&shortcode=K1&client_id=KEDIRI",
+            &op,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(file_name(&h), "link_report_khusus_75020002_k1.xlsx");
+    assert_eq!(file_name(&h), "link_report_khusus_75020002_K1.xlsx");
     let cells = sheet_cells(&bytes, "Sheet1");
     assert_eq!(cells.len(), 2);
     assert_eq!(

@@ -802,6 +802,16 @@ async fn premium_requests_are_confirmed_and_decided_by_an_admin() {
         .call("POST", "/api/premium/request", Some(&free), Some(body))
         .await;
     let token3 = b["request"]["request_token"].as_str().unwrap().to_owned();
+    // An unknown tier is refused and changes nothing.
+    let (s, b) = e
+        .call(
+            "PUT",
+            &format!("/api/premium/request/{token3}/approve"),
+            Some(&admin),
+            Some(json!({"premium_tier": "gold"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     let (s, b) = e
         .call(
             "PUT",
@@ -819,6 +829,17 @@ async fn premium_requests_are_confirmed_and_decided_by_an_admin() {
         at(&b["request"]["subscription_expires_at"]),
         at(&json!("2031-01-31T17:00:00Z"))
     );
+    // The first grant was replaced, not left active beside the new one.
+    let active: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT s.status, s.expires_at FROM dashboard_user_subscriptions s \
+         JOIN dashboard_user d USING (dashboard_user_id) \
+         WHERE d.username = 'binmas_free' AND s.status = 'active'",
+    )
+    .fetch_all(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(active.len(), 1, "{active:?}");
+    assert_eq!(active[0].1, at(&json!("2031-01-31T17:00:00Z")));
     e.done().await;
 }
 

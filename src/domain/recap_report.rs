@@ -488,7 +488,18 @@ pub fn risk_summary(platform: Platform, period: &str, c: &Counts) -> Value {
             "Rapikan username agar monitoring tidak bocor.",
         ));
     }
-    if c.average_completion < 70.0 {
+    // Compliance is a mean over the people who could act: with none (no posts, or no
+    // usernames) there is no rate to warn about, only the missing posts.
+    let could_act = c.sudah + c.kurang + c.belum;
+    if c.total_posts == 0 {
+        alerts.push(alert(
+            "no-posts",
+            "low",
+            "Belum ada konten pada periode ini".into(),
+            format!("Tidak ada konten {p} yang tercatat untuk {period}."),
+            "Pastikan akun resmi mengunggah konten dan pengambilan data berjalan.",
+        ));
+    } else if could_act > 0 && c.average_completion < 70.0 {
         alerts.push(alert(
             "compliance",
             if c.average_completion < 50.0 {
@@ -715,6 +726,36 @@ mod tests {
         };
         let r = risk_summary(Platform::Instagram, "harian", &calm);
         assert_eq!(r["alerts"][0]["id"], "stable");
+        // No posts: no 0 % compliance alarm, an info line instead.
+        let empty = Counts {
+            total_users: 3,
+            no_posts: 3,
+            ..Counts::default()
+        };
+        let r = risk_summary(Platform::Instagram, "harian", &empty);
+        let ids: Vec<&str> = r["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["no-posts"]);
+        // Everyone without a username: no compliance alarm either.
+        let blind = Counts {
+            total_users: 2,
+            total_posts: 2,
+            no_username: 2,
+            ..Counts::default()
+        };
+        let r = risk_summary(Platform::Instagram, "harian", &blind);
+        assert!(
+            r["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["id"] != "compliance"),
+            "{r}"
+        );
         let e = executive_recap(Platform::Instagram, "harian", "X", &calm);
         assert_eq!(e["summary"], "Semua akun aktif instagram aman pada harian.");
     }

@@ -20,11 +20,14 @@ use super::{Ctx, JobCtx, JobError};
 use crate::{
     domain::time::{file_stamp, jakarta_day, jakarta_day_window},
     http::dashboard::{
-        data::{COMMENTS_SQL, COUNTS_SQL, LIKES_SQL, LINKS_SQL, Rule, completion_rate, rule_json},
+        data::{
+            COMMENTS_SQL, COUNTS_SQL, LIKES_SQL, LINKS_SQL, Rule, completion_rate, rule_json,
+            rule_json_with,
+        },
         exports::{
             COMMENTS_PER_CONTENT_SQL, IG_POST_IDS_SQL, LIKES_PER_CONTENT_SQL,
             LINK_REPORT_DETAIL_KHUSUS_SQL, LINK_REPORT_DETAIL_SQL, LINK_REPORT_KHUSUS_MONTH_SQL,
-            LINK_REPORT_MONTH_SQL, TT_POST_IDS_SQL, rule_json_with,
+            LINK_REPORT_MONTH_SQL, TT_POST_IDS_SQL,
         },
     },
 };
@@ -161,10 +164,6 @@ struct Built {
     posts: u64,
 }
 
-fn db(e: sqlx::Error) -> JobError {
-    JobError::Retryable(format!("database: {e}"))
-}
-
 fn rule_of(p: &ExportRecap) -> Rule {
     Rule {
         client_id: p.client_id.clone(),
@@ -210,8 +209,7 @@ pub async fn run(ctx: Arc<Ctx>, job: JobCtx, p: ExportRecap) -> Result<Value, Jo
     .bind(XLSX)
     .bind(&bytes)
     .execute(&ctx.pool)
-    .await
-    .map_err(db)?;
+    .await?;
     job.progress(1.0, "done").await;
     Ok(json!({
         "kind": p.kind.name(),
@@ -229,9 +227,7 @@ async fn counts(
     rule: &Rule,
     w: &(DateTime<Utc>, DateTime<Utc>),
 ) -> Result<(u64, u64), JobError> {
-    let counts = rule_json(&ctx.pool, COUNTS_SQL, rule, w)
-        .await
-        .map_err(db)?;
+    let counts = rule_json(&ctx.pool, COUNTS_SQL, rule, w).await?;
     let count = |k: &str| counts.first().and_then(|c| c[k].as_u64()).unwrap_or(0);
     Ok((count("igPosts"), count("ttPosts")))
 }
@@ -242,8 +238,7 @@ async fn client_name(ctx: &Ctx, client_id: &str) -> Result<String, JobError> {
     )
     .bind(client_id)
     .fetch_optional(&ctx.pool)
-    .await
-    .map_err(db)?;
+    .await?;
     Ok(name
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| client_id.to_owned()))
@@ -265,7 +260,7 @@ async fn recap(ctx: &Ctx, p: &ExportRecap, now: DateTime<Utc>) -> Result<Built, 
         Recap::Amplify => (LINKS_SQL, "Rekap_Amplifikasi"),
         Recap::Anev => (LIKES_SQL, "Rekap_Anev"),
     };
-    let mut rows = rule_json(&ctx.pool, sql, &rule, &w).await.map_err(db)?;
+    let mut rows = rule_json(&ctx.pool, sql, &rule, &w).await?;
     let (ig, tt) = counts(ctx, &rule, &w).await?;
     let posts = match kind {
         Recap::Comments => tt,
@@ -274,9 +269,7 @@ async fn recap(ctx: &Ctx, p: &ExportRecap, now: DateTime<Utc>) -> Result<Built, 
         Recap::Likes | Recap::Amplify => ig,
     };
     if kind == Recap::Anev {
-        let comments = rule_json(&ctx.pool, COMMENTS_SQL, &rule, &w)
-            .await
-            .map_err(db)?;
+        let comments = rule_json(&ctx.pool, COMMENTS_SQL, &rule, &w).await?;
         for r in &mut rows {
             let k = comments
                 .iter()
@@ -322,8 +315,7 @@ async fn per_content_book(
         )
     };
     let posts: Vec<String> = rule_json(&ctx.pool, ids_sql, &rule, &w)
-        .await
-        .map_err(db)?
+        .await?
         .into_iter()
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect();
@@ -334,9 +326,7 @@ async fn per_content_book(
             per_content::MAX_POSTS
         )));
     }
-    let rows = rule_json(&ctx.pool, rows_sql, &rule, &w)
-        .await
-        .map_err(db)?;
+    let rows = rule_json(&ctx.pool, rows_sql, &rule, &w).await?;
     Ok(Built {
         file_name: per_content::file_name(prefix, &p.client_id, now),
         sheets: per_content::layout(&rows, &posts),
@@ -354,12 +344,8 @@ async fn ranking_book(ctx: &Ctx, p: &ExportRecap, now: DateTime<Utc>) -> Result<
     };
     let rule = rule_of(p);
     let w = (p.start, p.end);
-    let likes = rule_json(&ctx.pool, LIKES_SQL, &rule, &w)
-        .await
-        .map_err(db)?;
-    let comments = rule_json(&ctx.pool, COMMENTS_SQL, &rule, &w)
-        .await
-        .map_err(db)?;
+    let likes = rule_json(&ctx.pool, LIKES_SQL, &rule, &w).await?;
+    let comments = rule_json(&ctx.pool, COMMENTS_SQL, &rule, &w).await?;
     let (ig, tt) = counts(ctx, &rule, &w).await?;
     let name = client_name(ctx, &p.client_id).await?;
     let satkers = ranking::tally(
@@ -393,9 +379,7 @@ async fn link_report_month(ctx: &Ctx, p: &ExportRecap) -> Result<Built, JobError
     } else {
         LINK_REPORT_MONTH_SQL
     };
-    let rows = rule_json(&ctx.pool, sql, &rule_of(p), &(p.start, p.end))
-        .await
-        .map_err(db)?;
+    let rows = rule_json(&ctx.pool, sql, &rule_of(p), &(p.start, p.end)).await?;
     Ok(Built {
         file_name: link_report::monthly_file_name(&p.client_id, jakarta_day(p.start)),
         sheets: vec![link_report::monthly(&rows)],
@@ -424,8 +408,7 @@ async fn link_report_detail(ctx: &Ctx, p: &ExportRecap) -> Result<Built, JobErro
         &(p.start, p.end),
         &[user_id.trim(), shortcode.trim()],
     )
-    .await
-    .map_err(db)?;
+    .await?;
     if rows.is_empty() {
         return Err(JobError::Permanent(
             "Data pelaksanaan tugas tidak ditemukan untuk user_id + shortcode tersebut.".into(),
@@ -465,7 +448,7 @@ async fn all_data_book(
         };
         // Clamp to the payload's window, so a window inside a month stays inside it.
         let w = (s.max(p.start), e.min(p.end));
-        per_month.push(rule_json(&ctx.pool, sql, &rule, &w).await.map_err(db)?);
+        per_month.push(rule_json(&ctx.pool, sql, &rule, &w).await?);
         job.progress(
             0.05 + 0.8 * (i + 1) as f64 / months.len() as f64,
             &format!("month {} of {}", i + 1, months.len()),

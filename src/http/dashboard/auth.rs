@@ -843,13 +843,19 @@ pub async fn user_login(
                     .collect::<String>()
                     == given)
     };
-    let row = match row {
-        Some(r)
-            if r.try_get::<Option<String>, _>("whatsapp")?
-                .is_some_and(|w| matches(&w)) =>
-        {
-            r
+    // Legacy: the "password" is the person's WhatsApp number. A password registered on the
+    // claim portal (and confirmed) is accepted as well.
+    let accepted = match &row {
+        Some(r) => {
+            r.try_get::<Option<String>, _>("whatsapp")?
+                .is_some_and(|w| matches(&w))
+                || crate::http::claim::register::portal_password_matches(&st.pool, &nrp, secret)
+                    .await?
         }
+        None => false,
+    };
+    let row = match row {
+        Some(r) if accepted => r,
         _ => {
             attempts.failed(d).await?;
             return Err(ApiError::new(

@@ -156,10 +156,12 @@ async fn facts(
              JOIN insta_like l ON l.shortcode = p.shortcode, \
                jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.likes) = 'array' \
                                          THEN l.likes ELSE '[]'::jsonb END) e \
-             WHERE p.created_at >= $2 AND lower(replace(trim(e), '@', '')) = $1",
+             WHERE lower(p.client_id) = lower($3) AND p.created_at >= $2 \
+               AND lower(replace(trim(e), '@', '')) = $1",
         )
         .bind(h)
         .bind(since)
+        .bind(&p.client_id)
         .fetch_one(pool)
         .await?;
         instagram.recorded = n as u64;
@@ -170,10 +172,12 @@ async fn facts(
              JOIN tiktok_comment c ON c.video_id = p.video_id, \
                jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.comments) = 'array' \
                                          THEN c.comments ELSE '[]'::jsonb END) e \
-             WHERE p.created_at >= $2 AND lower(ltrim(trim(e), '@')) = $1",
+             WHERE lower(p.client_id) = lower($3) AND p.created_at >= $2 \
+               AND lower(ltrim(trim(e), '@')) = $1",
         )
         .bind(h)
         .bind(since)
+        .bind(&p.client_id)
         .fetch_one(pool)
         .await?;
         tiktok.recorded = n as u64;

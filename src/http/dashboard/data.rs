@@ -91,16 +91,29 @@ pub async fn rule_json(
     r: &Rule,
     w: &Window,
 ) -> sqlx::Result<Vec<Value>> {
-    sqlx::query_scalar::<_, Value>(sql)
+    rule_json_with(pool, sql, r, w, &[]).await
+}
+
+/// [`rule_json`] with extra text parameters `$8, $9, …`.
+pub async fn rule_json_with(
+    pool: &sqlx::PgPool,
+    sql: &'static str,
+    r: &Rule,
+    w: &Window,
+    extra: &[&str],
+) -> sqlx::Result<Vec<Value>> {
+    let mut q = sqlx::query_scalar::<_, Value>(sql)
         .bind(&r.client_id)
         .bind(r.directorate)
         .bind(&r.role_filter)
         .bind(&r.regional_id)
         .bind(&r.post_owner)
         .bind(w.0)
-        .bind(w.1)
-        .fetch_all(pool)
-        .await
+        .bind(w.1);
+    for e in extra {
+        q = q.bind(*e);
+    }
+    q.fetch_all(pool).await
 }
 
 pub(super) async fn scoped_json(

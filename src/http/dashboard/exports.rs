@@ -22,9 +22,7 @@ use cicero_jobs::export_recap::{ExportKind, ExportRecap, RankingPeriod};
 use super::{
     ApiError, ApiResult,
     auth::DashUser,
-    auth::premium_check,
-    dash,
-    data::Rule,
+    data::rule_json_with,
     ok,
     scope::{Params, Scoped, Window, anev_window, period_window},
 };
@@ -119,7 +117,8 @@ pub const LINK_REPORT_KHUSUS_MONTH_SQL: &str = concat!(
      ORDER BY r.created_at, r.user_id, r.shortcode"
 );
 
-/// One member's (`$8`) reports for one post (`$9`, any case), with the post's caption.
+/// One member's (`$8`) reports for one post (`$9`; shortcodes are case-sensitive), with the
+/// post's caption.
 pub const LINK_REPORT_DETAIL_SQL: &str = concat!(
     scope_ctes!(),
     "SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
@@ -129,7 +128,7 @@ pub const LINK_REPORT_DETAIL_SQL: &str = concat!(
        'created_at', to_char(r.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD\"T\"HH24:MI:SS'), \
        'caption', (SELECT p.caption FROM insta_post p WHERE p.shortcode = r.shortcode LIMIT 1)) \
      FROM link_report r JOIN members m ON m.user_id = r.user_id \
-     WHERE r.user_id = $8::text AND lower(r.shortcode) = lower($9::text) \
+     WHERE r.user_id = $8::text AND r.shortcode = $9::text \
      ORDER BY r.created_at"
 );
 
@@ -142,31 +141,9 @@ pub const LINK_REPORT_DETAIL_KHUSUS_SQL: &str = concat!(
        'created_at', to_char(r.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD\"T\"HH24:MI:SS'), \
        'caption', (SELECT p.caption FROM insta_post_khusus p WHERE p.shortcode = r.shortcode LIMIT 1)) \
      FROM link_report_khusus r JOIN members m ON m.user_id = r.user_id \
-     WHERE r.user_id = $8::text AND lower(r.shortcode) = lower($9::text) \
+     WHERE r.user_id = $8::text AND r.shortcode = $9::text \
      ORDER BY r.created_at"
 );
-
-/// [`super::data::rule_json`] with extra text parameters `$8, $9, …`.
-pub async fn rule_json_with(
-    pool: &sqlx::PgPool,
-    sql: &'static str,
-    r: &Rule,
-    w: &Window,
-    extra: &[&str],
-) -> sqlx::Result<Vec<Value>> {
-    let mut q = sqlx::query_scalar::<_, Value>(sql)
-        .bind(&r.client_id)
-        .bind(r.directorate)
-        .bind(&r.role_filter)
-        .bind(&r.regional_id)
-        .bind(&r.post_owner)
-        .bind(w.0)
-        .bind(w.1);
-    for e in extra {
-        q = q.bind(*e);
-    }
-    q.fetch_all(pool).await
-}
 
 /// How long the synchronous download waits for its job before answering 504.
 const WAIT: Duration = Duration::from_secs(120);
@@ -214,7 +191,7 @@ async fn resolve(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<(Wind
     let mut extra = Extra::default();
     let w = match kind {
         ExportKind::Anev => {
-            premium_guard(st, s)?;
+            super::data::premium_guard(st, &s.user)?;
             anev_window(&s.params, today)?.3
         }
         ExportKind::EngagementRanking => {
@@ -455,16 +432,6 @@ pub async fn link_report_detail_khusus_excel(
 }
 
 /// The ANEV premium wall (legacy `dashboardPremiumGuard`).
-fn premium_guard(st: &AppState, s: &Scoped) -> ApiResult<()> {
-    let d = dash(st)?;
-    premium_check(
-        &s.user.premium,
-        chrono::Utc::now(),
-        &d.premium_allowed_tiers,
-    )
-    .map_err(ApiError::forbidden)
-}
-
 async fn wait_and_send(st: &AppState, s: &Scoped, id: i64) -> ApiResult<Response> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {

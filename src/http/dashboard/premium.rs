@@ -106,19 +106,17 @@ pub async fn create(State(st): State<Arc<AppState>>, user: DashUser, body: Bytes
             "bank_name, account_number dan sender_name wajib diisi",
         ));
     };
-    let tier = field(&body, "premium_tier").map(str::to_lowercase);
-    if let Some(t) = &tier
-        && !["premium_1", "premium_2", "premium_3", "tier1", "tier2"].contains(&t.as_str())
-    {
-        return Err(ApiError::bad_request("premium_tier tidak dikenal"));
-    }
+    let tier = known_tier(field(&body, "premium_tier"))?;
+    // The request's client must be one of the account's own (an admin's reach is wider, but
+    // the subscription is for the account's clients), stored as the clients row spells it.
     let client_id = match field(&body, "client_id") {
-        Some(c) if user.may_see(c) => user
-            .client_ids
-            .iter()
-            .find(|x| x.eq_ignore_ascii_case(c))
-            .cloned(),
-        Some(_) => return Err(ApiError::forbidden("client_id tidak diizinkan")),
+        Some(c) => Some(
+            user.client_ids
+                .iter()
+                .find(|x| x.eq_ignore_ascii_case(c))
+                .cloned()
+                .ok_or_else(|| ApiError::forbidden("client_id tidak diizinkan"))?,
+        ),
         None => user.client_id().map(str::to_owned),
     };
     let amount = amount(&body)?;
@@ -579,11 +577,21 @@ pub async fn approve(
             "subscription_expires_at harus di masa depan",
         ));
     }
-    let tier = field(&body, "premium_tier")
-        .or_else(|| req["premium_tier"].as_str().filter(|t| !t.is_empty()))
-        .unwrap_or("premium_1")
-        .to_lowercase();
+    let tier = known_tier(
+        field(&body, "premium_tier")
+            .or_else(|| req["premium_tier"].as_str().filter(|t| !t.is_empty())),
+    )?
+    .unwrap_or_else(|| "premium_1".into());
     let id = req["request_id"].as_i64().unwrap_or_default();
+    // One active subscription per account: the guard reads the latest-expiring active row, so
+    // an older one left active would override a shorter or lower grant.
+    sqlx::query(
+        "UPDATE dashboard_user_subscriptions SET status = 'canceled', canceled_at = now() \
+         WHERE dashboard_user_id = $1::uuid AND status = 'active'",
+    )
+    .bind(req["dashboard_user_id"].as_str())
+    .execute(&mut *tx)
+    .await?;
     let subscription: Value = sqlx::query_scalar(
         "INSERT INTO dashboard_user_subscriptions (dashboard_user_id, tier, status, started_at, \
            expires_at, metadata) \
@@ -890,5 +898,18 @@ mod tests {
     fn open_requests_lock_the_form() {
         assert_eq!(lock(&json!({"status": "pending"}))["locked"], true);
         assert_eq!(lock(&json!({"status": "approved"}))["locked"], false);
+    }
+}
+
+/// The tiers a request or a grant may name (the dashboard's `premium_1..3`, legacy `tier1/2`),
+/// lower-cased; another name is 400.
+fn known_tier(raw: Option<&str>) -> ApiResult<Option<String>> {
+    match raw.map(str::to_lowercase) {
+        Some(t)
+            if !["premium_1", "premium_2", "premium_3", "tier1", "tier2"].contains(&t.as_str()) =>
+        {
+            Err(ApiError::bad_request("premium_tier tidak dikenal"))
+        }
+        t => Ok(t),
     }
 }

@@ -34,7 +34,8 @@ pub fn layout(rows: &[Value], posts: &[String]) -> Vec<Sheet> {
         .collect();
     let mut sheets: Vec<Sheet> = Vec::new();
     for r in rows {
-        let done: Vec<&str> = r["done"]
+        // A set: a directorate has tens of thousands of rows and hundreds of posts.
+        let done: std::collections::HashSet<&str> = r["done"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
