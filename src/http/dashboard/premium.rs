@@ -828,6 +828,19 @@ pub async fn deny_mobile(
     decide_mobile(&st, &user, &id, false).await
 }
 
+/// The tiers a request or a grant may name (the dashboard's `premium_1..3`, legacy `tier1/2`),
+/// lower-cased; another name is 400.
+fn known_tier(raw: Option<&str>) -> ApiResult<Option<String>> {
+    match raw.map(str::to_lowercase) {
+        Some(t)
+            if !["premium_1", "premium_2", "premium_3", "tier1", "tier2"].contains(&t.as_str()) =>
+        {
+            Err(ApiError::bad_request("premium_tier tidak dikenal"))
+        }
+        t => Ok(t),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -898,18 +911,5 @@ mod tests {
     fn open_requests_lock_the_form() {
         assert_eq!(lock(&json!({"status": "pending"}))["locked"], true);
         assert_eq!(lock(&json!({"status": "approved"}))["locked"], false);
-    }
-}
-
-/// The tiers a request or a grant may name (the dashboard's `premium_1..3`, legacy `tier1/2`),
-/// lower-cased; another name is 400.
-fn known_tier(raw: Option<&str>) -> ApiResult<Option<String>> {
-    match raw.map(str::to_lowercase) {
-        Some(t)
-            if !["premium_1", "premium_2", "premium_3", "tier1", "tier2"].contains(&t.as_str()) =>
-        {
-            Err(ApiError::bad_request("premium_tier tidak dikenal"))
-        }
-        t => Ok(t),
     }
 }
