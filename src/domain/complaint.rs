@@ -251,24 +251,9 @@ pub struct Facts {
     pub today: NaiveDate,
 }
 
-const MONTHS: [&str; 12] = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-];
-
 /// `1 September 2025` (id-ID long date).
 pub fn id_date(d: NaiveDate) -> String {
-    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
+    format!("{} {} {}", d.day(), super::recap::month_name(d), d.year())
 }
 
 /// `12.345` (id-ID grouping).

@@ -1,6 +1,6 @@
 //! Recap texts and the task broadcast, character for character as legacy
 //! §4c gives them. Times are Asia/Jakarta.
-use chrono::{DateTime, Datelike, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc, Weekday};
 use chrono_tz::Asia::Jakarta;
 
 use crate::domain::attendance::{
@@ -19,6 +19,27 @@ pub fn day_name(w: Weekday) -> &'static str {
         Weekday::Fri => "Jumat",
         Weekday::Sat => "Sabtu",
     }
+}
+
+/// Indonesian month names, January first.
+pub const MONTHS: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+
+/// The Indonesian name of `d`'s month.
+pub fn month_name(d: NaiveDate) -> &'static str {
+    MONTHS[d.month0() as usize]
 }
 
 /// The `{hari}`, `{tanggal}` and `{jam}` of a recap, in Jakarta time.

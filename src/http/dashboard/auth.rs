@@ -287,6 +287,20 @@ async fn dashboard_user(
     Ok(u)
 }
 
+/// A dashboard account's WhatsApp number (`dashboard_user.whatsapp`), if any.
+pub async fn account_whatsapp<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    id: Option<&str>,
+) -> sqlx::Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT whatsapp::text FROM dashboard_user WHERE dashboard_user_id::text = $1",
+    )
+    .bind(id)
+    .fetch_optional(exec)
+    .await?
+    .flatten())
+}
+
 /// Any signed-in caller: a dashboard account, or a person (claim portal / reposter token).
 #[derive(Debug, Clone)]
 pub enum Caller {

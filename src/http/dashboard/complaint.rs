@@ -300,13 +300,7 @@ pub async fn handle(st: &AppState, s: &Scoped, body: &Bytes, platform: &str) -> 
             }
         }
     };
-    let own_wa: Option<String> = sqlx::query_scalar(
-        "SELECT whatsapp::text FROM dashboard_user WHERE dashboard_user_id::text = $1",
-    )
-    .bind(&s.user.id)
-    .fetch_optional(&st.pool)
-    .await?
-    .flatten();
+    let own_wa = super::auth::account_whatsapp(&st.pool, Some(&s.user.id)).await?;
     let reporter = [p.title.as_deref(), p.nama.as_deref()]
         .into_iter()
         .flatten()

@@ -482,24 +482,13 @@ fn require_admin(user: &DashUser) -> ApiResult<()> {
 }
 
 async fn admin_whatsapp(st: &AppState, user: &DashUser) -> ApiResult<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT whatsapp::text FROM dashboard_user WHERE dashboard_user_id::text = $1",
-    )
-    .bind(&user.id)
-    .fetch_optional(&st.pool)
-    .await?
-    .flatten())
+    Ok(super::auth::account_whatsapp(&st.pool, Some(&user.id)).await?)
 }
 
 /// The requester's WhatsApp chat (request row, else the account).
 async fn requester_chat(tx: &mut PgConnection, req: &Value) -> ApiResult<Option<String>> {
-    let account: Option<String> = sqlx::query_scalar(
-        "SELECT whatsapp::text FROM dashboard_user WHERE dashboard_user_id::text = $1",
-    )
-    .bind(req["dashboard_user_id"].as_str())
-    .fetch_optional(&mut *tx)
-    .await?
-    .flatten();
+    let account =
+        super::auth::account_whatsapp(&mut *tx, req["dashboard_user_id"].as_str()).await?;
     Ok(req["whatsapp"]
         .as_str()
         .map(str::to_owned)

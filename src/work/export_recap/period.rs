@@ -5,27 +5,8 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 
 use cicero_jobs::export_recap::RankingPeriod;
 
+pub use crate::domain::recap::{MONTHS, month_name};
 use crate::domain::{recap::day_name, time::jakarta_day};
-
-/// Indonesian month names, January first.
-pub const MONTHS: [&str; 12] = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-];
-
-pub fn month_name(d: NaiveDate) -> &'static str {
-    MONTHS[d.month0() as usize]
-}
 
 /// `Februari 2026` (id-ID `month: long, year: numeric`).
 pub fn month_year(d: NaiveDate) -> String {

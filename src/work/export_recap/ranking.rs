@@ -42,9 +42,7 @@ impl Satker {
 }
 
 fn has_handle(row: &Value) -> bool {
-    row["username"]
-        .as_str()
-        .is_some_and(|u| !u.trim().trim_start_matches('@').trim().is_empty())
+    crate::domain::recap_report::has_username(&row["username"])
 }
 
 fn satker<'a>(list: &'a mut Vec<Satker>, row: &Value) -> &'a mut Satker {
