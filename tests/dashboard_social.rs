@@ -631,7 +631,7 @@ async fn provider_failures_are_gateway_errors_with_a_message() {
         (
             "/api/insta/rapid-profile?username=down_acc",
             StatusCode::BAD_GATEWAY,
-            "upstream exploded",
+            "tidak dapat dihubungi",
         ),
         (
             "/api/insta/rapid-profile?username=odd_acc",
@@ -651,7 +651,7 @@ async fn provider_failures_are_gateway_errors_with_a_message() {
         (
             "/api/insta/rapid-posts?username=down_acc",
             StatusCode::BAD_GATEWAY,
-            "RapidAPI",
+            "RapidAPI) tidak dapat dihubungi",
         ),
     ] {
         let (s, b) = e.get(uri, &binmas).await;
@@ -659,9 +659,145 @@ async fn provider_failures_are_gateway_errors_with_a_message() {
         assert_eq!(b["success"], false);
         let m = b["message"].as_str().unwrap();
         assert!(m.contains(needle), "{uri}: {m}");
+        // The caller learns the kind of failure, never the provider's answer or address.
+        let host = server.address().to_string();
+        for secret in [
+            "upstream exploded",
+            "user not found",
+            "not\"",
+            host.as_str(),
+            "v1/",
+            "api/user",
+            KEY,
+        ] {
+            assert!(!m.contains(secret), "{uri}: {m} names {secret:?}");
+        }
     }
     // Nothing half-stored, and nothing cached.
     assert_eq!(e.count("SELECT count(*) FROM insta_profile").await, 0);
+    e.done().await;
+
+    // The shared limiter's own store failing: 502 naming only that, not the database error
+    // or the `rapidapi:<fingerprint>` key; the provider is not asked.
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ok(ig_info("acc_one", 10)))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let e = env(Provider::Rapid(
+        &server,
+        &[("RATE_LIMITS", "rapidapi:*=100/60s")],
+    ))
+    .await;
+    sqlx::query(
+        "ALTER FUNCTION cicero.rate_acquire(text, integer, integer) RENAME TO rate_acquire_gone",
+    )
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let binmas = e.login("binmas").await;
+    let (s, b) = e
+        .get("/api/insta/rapid-profile?username=acc_one", &binmas)
+        .await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{b}");
+    let m = b["message"].as_str().unwrap();
+    assert!(m.contains("batas panggilan"), "{m}");
+    for secret in [
+        "rapidapi:",
+        "rate_acquire",
+        "function",
+        "cicero rate limiter",
+    ] {
+        assert!(!m.contains(secret), "{m} names {secret:?}");
+    }
+    server.verify().await;
+    e.done().await;
+}
+
+#[tokio::test]
+async fn instagram_profile_is_answered_when_storing_it_fails() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/info"))
+        .respond_with(ok(ig_info("polres.demo", 15230)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = env(Provider::Rapid(&server, &[])).await;
+    // The provider answers, then the database refuses the upsert.
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+           $$BEGIN RAISE EXCEPTION 'insta_profile is read-only'; END$$; \
+         CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON insta_profile \
+           FOR EACH ROW EXECUTE FUNCTION refuse();",
+    )
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let binmas = e.login("binmas").await;
+    let (s, b) = e
+        .get("/api/insta/rapid-profile?username=polres.demo", &binmas)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (
+            b["source"].as_str(),
+            b["data"]["username"].as_str(),
+            b["data"]["followers"].as_i64()
+        ),
+        (Some("live"), Some("polres.demo"), Some(15230))
+    );
+    assert_eq!(e.count("SELECT count(*) FROM insta_profile").await, 0);
+    server.verify().await;
+    e.done().await;
+}
+
+#[tokio::test]
+async fn stored_instagram_posts_have_the_live_fields() {
+    let e = env(Provider::None).await;
+    sqlx::raw_sql(
+        "INSERT INTO insta_post (shortcode, client_id, caption, is_video, is_carousel, images_url, created_at) \
+         VALUES ('VID1', 'KEDIRI', 'video', true, false, NULL, now() - interval '2 hours'), \
+                ('CAR1', 'KEDIRI', 'carousel', false, true, '[\"https://cdn.example/c1.jpg\"]', now() - interval '3 hours');",
+    )
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let binmas = e.login("binmas").await;
+    let (s, b) = e
+        .get("/api/insta/rapid-posts?username=polres_demo", &binmas)
+        .await;
+    assert_eq!(
+        (s, b["source"].as_str()),
+        (StatusCode::OK, Some("stored")),
+        "{b}"
+    );
+    let posts = b["data"].as_array().unwrap();
+    let by = |code: &str| {
+        posts
+            .iter()
+            .find(|p| p["shortcode"] == code)
+            .unwrap_or_else(|| panic!("{code} in {b}"))
+    };
+    for (code, kind) in [("P1", 1), ("VID1", 2), ("CAR1", 8)] {
+        let p = by(code);
+        assert_eq!(
+            (
+                p["share_count"].clone(),
+                p["view_count"].clone(),
+                p["type"].clone(),
+                p["media_type"].clone()
+            ),
+            (json!(0), json!(0), json!(kind), json!(kind)),
+            "{p}"
+        );
+        assert!(p["taken_at"].is_i64(), "{p}");
+    }
+    assert_eq!(
+        by("CAR1")["images_url"],
+        json!(["https://cdn.example/c1.jpg"])
+    );
+    assert_eq!(by("CAR1")["is_carousel"], true);
     e.done().await;
 }
 
@@ -980,6 +1116,181 @@ async fn special_assignment_reports_fetch_the_post_and_keep_today_only() {
         (StatusCode::UNAUTHORIZED, Some("invalid_token"))
     );
     server.verify().await;
+    e.done().await;
+}
+
+#[tokio::test]
+async fn special_assignment_reports_never_take_another_clients_post() {
+    let server = MockServer::start().await;
+    let now = Utc::now().timestamp();
+    Mock::given(path("/v1/post_info"))
+        .and(query_param("code_or_id_or_url", "OFFICIAL1"))
+        .respond_with(ok(json!({"data": ig_image("OFFICIAL1", now)})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Already KEDIRI's special assignment: refused before the provider is asked.
+    Mock::given(path("/v1/post_info"))
+        .and(query_param("code_or_id_or_url", "KOWNED1"))
+        .respond_with(ok(json!({"data": ig_image("KOWNED1", now)})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let e = env(Provider::Rapid(&server, &[])).await;
+    // KEDIRI's official post of today with its likes and Budi's report, and KEDIRI's own
+    // special assignment with Budi's report.
+    sqlx::raw_sql(
+        "INSERT INTO insta_post (shortcode, client_id, caption, like_count, created_at) \
+           VALUES ('OFFICIAL1', 'KEDIRI', 'resmi kediri', 7, now()); \
+         INSERT INTO insta_like (shortcode, likes) VALUES ('OFFICIAL1', '[\"budi_ig\"]'); \
+         INSERT INTO link_report (shortcode, user_id, instagram_link, created_at) \
+           SELECT 'OFFICIAL1', '75020001', 'https://www.instagram.com/p/OFFICIAL1/', now(); \
+         INSERT INTO insta_post_khusus (shortcode, client_id, caption, created_at) \
+           VALUES ('KOWNED1', 'KEDIRI', 'khusus kediri', now()); \
+         INSERT INTO link_report_khusus (shortcode, user_id, instagram_link, created_at) \
+           SELECT 'KOWNED1', '75020001', 'https://www.instagram.com/p/KOWNED1/', now();",
+    )
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let joko = e.person("75020009", "0855-5000-111").await;
+
+    // A BLITAR person reports KEDIRI's official post as BLITAR's special assignment: the
+    // report is stored, the official post stays KEDIRI's, untouched, with its likes and reports.
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/link-reports-khusus",
+            Some(&joko),
+            Some(khusus(
+                "75020009",
+                "BLITAR",
+                "https://www.instagram.com/p/OFFICIAL1/",
+            )),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let official: (String, String, i32) = sqlx::query_as(
+        "SELECT client_id, caption, like_count FROM insta_post WHERE shortcode = 'OFFICIAL1'",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(official, ("KEDIRI".into(), "resmi kediri".into(), 7));
+    assert_eq!(
+        e.count("SELECT count(*) FROM link_report WHERE shortcode = 'OFFICIAL1' AND user_id = '75020001'")
+            .await,
+        1
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM insta_like WHERE shortcode = 'OFFICIAL1'")
+            .await,
+        1
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM insta_post_khusus WHERE shortcode = 'OFFICIAL1' AND client_id = 'BLITAR'")
+            .await,
+        1,
+        "BLITAR's special assignment"
+    );
+    let admin = e.login("admin").await;
+    let (s, b) = e.get("/api/insta/posts?client_id=KEDIRI", &admin).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(
+        b["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["shortcode"] == "OFFICIAL1"),
+        "still in KEDIRI's posts: {b}"
+    );
+
+    // KEDIRI's special assignment reported for BLITAR: 409, and nothing moves.
+    let (s, _, b) = e
+        .call(
+            "POST",
+            "/api/link-reports-khusus",
+            Some(&joko),
+            Some(khusus(
+                "75020009",
+                "BLITAR",
+                "https://www.instagram.com/p/KOWNED1/",
+            )),
+        )
+        .await;
+    assert_eq!(
+        (s, b["message"].as_str()),
+        (
+            StatusCode::CONFLICT,
+            Some("Konten ini sudah terdaftar sebagai tugas khusus client lain")
+        )
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM insta_post_khusus WHERE shortcode = 'KOWNED1' AND client_id = 'KEDIRI'")
+            .await,
+        1
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM link_report_khusus WHERE shortcode = 'KOWNED1'")
+            .await,
+        1
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM insta_post WHERE shortcode = 'KOWNED1'")
+            .await,
+        0
+    );
+    server.verify().await;
+    e.done().await;
+}
+
+#[tokio::test]
+async fn reports_of_people_with_a_legacy_client_id_case_are_in_reach() {
+    let e = env(Provider::None).await;
+    // A legacy database: a person's client id in another case than the client's (rows from
+    // before the foreign key).
+    sqlx::raw_sql(
+        "ALTER TABLE \"user\" DROP CONSTRAINT user_client_id_fkey; \
+         UPDATE \"user\" SET client_id = 'kediri' WHERE user_id = '75020002'; \
+         INSERT INTO insta_post_khusus (shortcode, client_id, caption, created_at) \
+           VALUES ('K2', 'KEDIRI', 'khusus', now()); \
+         INSERT INTO link_report_khusus (shortcode, user_id, instagram_link, created_at) \
+           VALUES ('K2', '75020002', 'https://www.instagram.com/p/K2/', now()); \
+         INSERT INTO link_report (shortcode, user_id, instagram_link, created_at) \
+           VALUES ('P1', '75020002', 'https://www.instagram.com/p/P1/', now());",
+    )
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    // A KEDIRI account that is not an operator (operators may not read these routes).
+    let hash = bcrypt::hash_with_result(PASSWORD, 4)
+        .unwrap()
+        .format_for_version(bcrypt::Version::TwoA);
+    sqlx::query(
+        "WITH u AS (INSERT INTO dashboard_user (username, password_hash, role_id, status) \
+           SELECT 'lantas_kediri', $1, role_id, true FROM roles WHERE role_name = 'ditlantas' \
+           RETURNING dashboard_user_id) \
+         INSERT INTO dashboard_user_clients SELECT dashboard_user_id, 'KEDIRI' FROM u",
+    )
+    .bind(&hash)
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let lantas = e.login("lantas_kediri").await;
+    let (s, b) = e.get("/api/link-reports-khusus/K2", &lantas).await;
+    assert_eq!(
+        (s, b["data"]["user_id"].as_str()),
+        (StatusCode::OK, Some("75020002")),
+        "{b}"
+    );
+    let (s, b) = e
+        .get("/api/link-reports-khusus?shortcode=K2", &lantas)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["pagination"]["total"], 1, "{b}");
+    let (s, b) = e.get("/api/link-reports?shortcode=P1", &lantas).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["pagination"]["total"], 2, "{b}");
     e.done().await;
 }
 

@@ -126,6 +126,10 @@ struct Limiter {
     limit: RateLimit,
 }
 
+/// The `host` of the errors the shared limiter raises itself (its limit exhausted, or its store
+/// unreachable), so callers can tell them from a provider's own answers.
+pub const LIMITER_HOST: &str = "cicero rate limiter";
+
 /// Waits shorter than this are slept inside the job; longer ones hand the job back to the
 /// queue (`Throttled`) so that it does not hold a worker slot.
 const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
@@ -179,22 +183,28 @@ impl RapidApiSource {
                 Ok(Some(wait)) if wait <= MAX_INLINE_WAIT => tokio::time::sleep(wait).await,
                 Ok(Some(wait)) => {
                     return Err(ProviderError::RateLimited {
-                        host: "cicero rate limiter".into(),
+                        host: LIMITER_HOST.into(),
                         path: l.key.clone(),
                         retry_after: Some(wait),
                         body: "\"the shared RapidAPI limit is exhausted or blocked\"".into(),
                     });
                 }
-                Err(e) => {
-                    return Err(ProviderError::Transient {
-                        host: "cicero rate limiter".into(),
-                        path: l.key.clone(),
-                        status: None,
-                        message: e.to_string(),
-                    });
-                }
+                Err(e) => return Err(limiter_store_failed(&l.key, &e)),
             }
         }
+    }
+}
+
+/// The limiter's own database failed: logged here with the detail; the error names the key
+/// for job logs, and HTTP answers name only the kind of failure (see the dashboard's
+/// `provider_status`).
+fn limiter_store_failed(key: &str, e: &sqlx::Error) -> ProviderError {
+    tracing::warn!(error = %e, rate.key = key, "the shared rate limiter's store failed");
+    ProviderError::Transient {
+        host: LIMITER_HOST.into(),
+        path: key.to_string(),
+        status: None,
+        message: format!("rate-limit store unavailable: {e}"),
     }
 }
 
@@ -301,12 +311,7 @@ impl SocialSource for RapidApiSource {
             };
             ratelimit::block(&l.pool, &l.key, until, reason)
                 .await
-                .map_err(|e| ProviderError::Transient {
-                    host: "cicero rate limiter".into(),
-                    path: l.key.clone(),
-                    status: None,
-                    message: e.to_string(),
-                })
+                .map_err(|e| limiter_store_failed(&l.key, &e))
         })
     }
 }

@@ -133,7 +133,8 @@ pub async fn upsert_tiktok_posts(
     Ok(out)
 }
 
-fn clamp_i32(n: i64) -> i32 {
+/// A count for an `integer` column: negatives as 0, overflow as `i32::MAX`.
+pub(crate) fn clamp_i32(n: i64) -> i32 {
     i32::try_from(n.max(0)).unwrap_or(i32::MAX)
 }
 

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use crate::work::JobError;
 
+/// How an I/O failure that timed out starts its `Transient` message.
+pub(crate) const TIMEOUT_PREFIX: &str = "timeout: ";
+
 /// How much of a body or JSON value an error message quotes.
 pub const QUOTE_LIMIT: usize = 200;
 
@@ -71,6 +74,11 @@ impl ProviderError {
             ProviderError::RateLimited { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+
+    /// True when the request (or reading its answer) timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, ProviderError::Transient { message, .. } if message.starts_with(TIMEOUT_PREFIX))
     }
 
     /// The HTTP status of the failed response, if there was one.

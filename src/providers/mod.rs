@@ -199,13 +199,13 @@ impl Http {
 fn describe_reqwest(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     let kind = if e.is_timeout() {
-        "timeout"
+        error::TIMEOUT_PREFIX
     } else if e.is_connect() {
-        "connection failed"
+        "connection failed: "
     } else {
-        "request failed"
+        "request failed: "
     };
-    let mut msg = format!("{kind}: {e}");
+    let mut msg = format!("{kind}{e}");
     let mut source = e.source();
     while let Some(s) = source {
         msg.push_str(": ");

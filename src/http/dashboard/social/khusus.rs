@@ -5,9 +5,12 @@
 //! the post with the provider's `post_info` (the configured [`super::Live`] source, shared
 //! rate limit), and, when the post is from today (Asia/Jakarta), stores it in
 //! `insta_post_khusus` and `insta_post` (legacy mapping) and the report in
-//! `link_report_khusus`, in one transaction. Callers: the person's own token (reposter) or a
-//! dashboard token with the person in reach, as the other link-report routes; a 401 here
-//! sends the dashboard to the reposter login, so only a bad token gets one.
+//! `link_report_khusus`, in one transaction. A stored post never changes owner: a post that
+//! is already another client's special assignment is 409, and an official post of another
+//! client stays that client's (see [`store_post`]). Callers: the person's own token
+//! (reposter) or a dashboard token with the person in reach, as the other link-report
+//! routes; a 401 here sends the dashboard to the reposter login, so only a bad token gets
+//! one.
 use std::sync::Arc;
 
 use axum::{
@@ -17,19 +20,23 @@ use axum::{
 };
 use chrono::Utc;
 use serde_json::{Value, json};
+use sqlx::{Postgres, Transaction};
 
 use super::{
     super::{
         ApiError, ApiResult,
         auth::{Caller, field, json_body},
         ok,
-        scope::may_access,
         users::normalize_nrp,
     },
-    PLATFORMS, all_values, delete_report, first_url, may_act_for,
+    PLATFORMS, all_values, delete_report, first_url, may_act_for, may_use_client, own_client,
     rapid::{RapidError, RapidResult},
+    reach,
 };
-use crate::{domain::time::jakarta_day, http::AppState, ingest::store};
+use crate::{
+    domain::time::jakarta_day, http::AppState, ingest::store::clamp_i32,
+    providers::instagram::InstaPost,
+};
 
 /// Legacy `extractInstagramShortcode` on a URL: the code after `instagram.com/p/` or
 /// `instagram.com/reel/` (`[A-Za-z0-9_-]+`), else `None`.
@@ -48,34 +55,104 @@ pub fn instagram_shortcode(url: &str) -> Option<String> {
     .then(|| code.to_string())
 }
 
-/// Whether the caller may report for `client_id`: a person only for their own client, a
-/// dashboard user for a client in reach.
-async fn may_use_client(st: &AppState, caller: &Caller, client_id: &str) -> ApiResult<bool> {
-    match caller {
-        Caller::Person { nrp } => {
-            let own: Option<Option<String>> =
-                sqlx::query_scalar("SELECT client_id FROM \"user\" WHERE user_id = $1")
-                    .bind(nrp)
-                    .fetch_optional(&st.pool)
-                    .await?;
-            Ok(own
-                .flatten()
-                .is_some_and(|o| o.eq_ignore_ascii_case(client_id)))
-        }
-        Caller::Dashboard(u) => Ok(may_access(u, client_id, &u.role)),
-    }
-}
-
 /// A non-empty value in a platform field other than `instagram_link`.
 fn other_links(body: &Value) -> bool {
     PLATFORMS[1..].iter().any(|f| field(body, f).is_some())
 }
 
+/// 409: the post is already another client's special assignment.
+fn taken() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "Konten ini sudah terdaftar sebagai tugas khusus client lain",
+    )
+}
+
+/// Stores a fetched post for `client`'s special assignment, never changing who owns a stored
+/// post: in `insta_post_khusus` it is inserted, or refreshed when it is already `client`'s
+/// (or has no client); in `insta_post` (legacy mapping) likewise, and an official post of
+/// another client is left as it is (moving it would drop it from that client's recap, and
+/// the next `fetch_posts` of `client` would delete it with everyone's likes and reports).
+/// `false` when the special assignment belongs to another client (nothing was written).
+async fn store_post(
+    tx: &mut Transaction<'_, Postgres>,
+    client: &str,
+    post: &InstaPost,
+) -> Result<bool, sqlx::Error> {
+    let image_url = post
+        .image_urls
+        .first()
+        .cloned()
+        .or(post.thumbnail_url.clone());
+    let images = json!(post.image_urls);
+    let stored: Option<i32> = sqlx::query_scalar(
+        "INSERT INTO insta_post_khusus (shortcode, client_id, caption, comment_count, thumbnail_url, \
+           is_video, video_url, image_url, images_url, is_carousel, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (shortcode) DO UPDATE SET \
+           client_id = coalesce(insta_post_khusus.client_id, EXCLUDED.client_id), \
+           caption = EXCLUDED.caption, comment_count = EXCLUDED.comment_count, \
+           thumbnail_url = EXCLUDED.thumbnail_url, is_video = EXCLUDED.is_video, \
+           video_url = EXCLUDED.video_url, image_url = EXCLUDED.image_url, \
+           images_url = EXCLUDED.images_url, is_carousel = EXCLUDED.is_carousel, \
+           created_at = EXCLUDED.created_at \
+         WHERE insta_post_khusus.client_id IS NULL \
+            OR lower(insta_post_khusus.client_id) = lower(EXCLUDED.client_id) \
+         RETURNING 1",
+    )
+    .bind(&post.shortcode)
+    .bind(client)
+    .bind(&post.caption)
+    .bind(clamp_i32(post.comment_count))
+    .bind(&post.thumbnail_url)
+    .bind(post.is_video)
+    .bind(&post.video_url)
+    .bind(&image_url)
+    .bind(&images)
+    .bind(post.is_carousel)
+    .bind(post.created_at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if stored.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO insta_post (shortcode, client_id, caption, comment_count, like_count, \
+           thumbnail_url, is_video, video_url, image_url, images_url, is_carousel, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (shortcode) DO UPDATE SET \
+           client_id = coalesce(insta_post.client_id, EXCLUDED.client_id), \
+           caption = EXCLUDED.caption, comment_count = EXCLUDED.comment_count, \
+           like_count = EXCLUDED.like_count, thumbnail_url = EXCLUDED.thumbnail_url, \
+           is_video = EXCLUDED.is_video, video_url = EXCLUDED.video_url, \
+           image_url = EXCLUDED.image_url, images_url = EXCLUDED.images_url, \
+           is_carousel = EXCLUDED.is_carousel, created_at = EXCLUDED.created_at \
+         WHERE insta_post.client_id IS NULL \
+            OR lower(insta_post.client_id) = lower(EXCLUDED.client_id)",
+    )
+    .bind(&post.shortcode)
+    .bind(client)
+    .bind(&post.caption)
+    .bind(clamp_i32(post.comment_count))
+    .bind(clamp_i32(post.like_count))
+    .bind(&post.thumbnail_url)
+    .bind(post.is_video)
+    .bind(&post.video_url)
+    .bind(&image_url)
+    .bind(&images)
+    .bind(post.is_carousel)
+    .bind(post.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
 /// `POST /api/link-reports-khusus {client_id, user_id, instagram_link}`: 201 with the stored
 /// report. 400 (legacy messages) for a missing client, user or link, a link that is not an
 /// Instagram post, another platform's link, a post not from today, a second report of the
-/// same post by the same person; 403 outside the caller's reach; the provider's failures as
-/// in `rapid-*` (502, 429 with `Retry-After`, 404, 503).
+/// same post by the same person; 403 outside the caller's reach; 409 when the post is
+/// already another client's special assignment; the provider's failures as in `rapid-*`
+/// (502, 429 with `Retry-After`, 404, 503).
 pub async fn create_link_report_khusus(
     State(st): State<Arc<AppState>>,
     caller: Caller,
@@ -102,7 +179,8 @@ pub async fn create_link_report_khusus(
     let Some(wanted) = field(&body, "client_id") else {
         return Err(ApiError::bad_request("client_id is required").into());
     };
-    if !may_use_client(&st, &caller, wanted).await? {
+    let own = own_client(&st, &caller).await?;
+    if !may_use_client(&caller, own.as_deref(), wanted) {
         return Err(ApiError::forbidden("client_id tidak diizinkan").into());
     }
     if !may_act_for(&st, &caller, &user_id).await? {
@@ -124,6 +202,19 @@ pub async fn create_link_report_khusus(
     .await?;
     if reported {
         return Err(ApiError::bad_request("anda mengirimkan link duplikasi").into());
+    }
+    // Another client's special assignment is refused before spending a provider call too
+    // (the insert below re-checks, for a report racing this one).
+    let owner: Option<Option<String>> =
+        sqlx::query_scalar("SELECT client_id FROM insta_post_khusus WHERE shortcode = $1")
+            .bind(&shortcode)
+            .fetch_optional(&st.pool)
+            .await?;
+    if owner
+        .flatten()
+        .is_some_and(|o| !o.eq_ignore_ascii_case(&client))
+    {
+        return Err(taken().into());
     }
     let Some(live) = st.social.as_deref() else {
         return Err(ApiError::new(
@@ -148,36 +239,9 @@ pub async fn create_link_report_khusus(
         return Err(ApiError::bad_request("shortcode not found or not from today").into());
     }
     let mut tx = st.pool.begin().await?;
-    let image_url = post
-        .image_urls
-        .first()
-        .cloned()
-        .or(post.thumbnail_url.clone());
-    sqlx::query(
-        "INSERT INTO insta_post_khusus (shortcode, client_id, caption, comment_count, thumbnail_url, \
-           is_video, video_url, image_url, images_url, is_carousel, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (shortcode) DO UPDATE SET client_id = EXCLUDED.client_id, \
-           caption = EXCLUDED.caption, comment_count = EXCLUDED.comment_count, \
-           thumbnail_url = EXCLUDED.thumbnail_url, is_video = EXCLUDED.is_video, \
-           video_url = EXCLUDED.video_url, image_url = EXCLUDED.image_url, \
-           images_url = EXCLUDED.images_url, is_carousel = EXCLUDED.is_carousel, \
-           created_at = EXCLUDED.created_at",
-    )
-    .bind(&post.shortcode)
-    .bind(&client)
-    .bind(&post.caption)
-    .bind(i32::try_from(post.comment_count.max(0)).unwrap_or(i32::MAX))
-    .bind(&post.thumbnail_url)
-    .bind(post.is_video)
-    .bind(&post.video_url)
-    .bind(image_url)
-    .bind(json!(post.image_urls))
-    .bind(post.is_carousel)
-    .bind(post.created_at)
-    .execute(&mut *tx)
-    .await?;
-    store::upsert_insta_posts(&mut tx, &client, std::slice::from_ref(&post)).await?;
+    if !store_post(&mut tx, &client, &post).await? {
+        return Err(taken().into());
+    }
     let row: Option<Value> = sqlx::query_scalar(
         "INSERT INTO link_report_khusus (shortcode, user_id, instagram_link, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (shortcode, user_id) DO NOTHING \
@@ -288,10 +352,7 @@ async fn report_by_shortcode(
         }
         (Caller::Dashboard(_), None) => None,
     };
-    let (clients, admin) = match caller {
-        Caller::Dashboard(u) => (u.client_ids.clone(), u.is_admin()),
-        Caller::Person { .. } => (Vec::new(), true),
-    };
+    let (clients, admin) = reach(caller);
     let (reports, posts) = if khusus {
         ("link_report_khusus", "insta_post_khusus")
     } else {
@@ -304,7 +365,7 @@ async fn report_by_shortcode(
          FROM {reports} r LEFT JOIN {posts} p ON p.shortcode = r.shortcode \
          JOIN \"user\" u ON u.user_id = r.user_id \
          WHERE r.shortcode = $1 AND ($2::text IS NULL OR r.user_id = $2) \
-           AND ($3 OR u.client_id = ANY($4)) \
+           AND ($3 OR lower(u.client_id) = ANY($4)) \
          ORDER BY r.created_at DESC, r.user_id LIMIT 1"
     );
     let row: Option<Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))

@@ -76,8 +76,9 @@ pub async fn person(
     Ok(ok(json!({ "data": v })))
 }
 
-async fn client_for(st: &AppState, caller: &Caller, q: &Params) -> ApiResult<String> {
-    let own: Option<String> = match caller {
+/// The caller's own client: a person's `user.client_id`, a dashboard user's primary client.
+async fn own_client(st: &AppState, caller: &Caller) -> ApiResult<Option<String>> {
+    Ok(match caller {
         Caller::Person { nrp } => sqlx::query_scalar::<_, Option<String>>(
             "SELECT client_id FROM \"user\" WHERE user_id = $1",
         )
@@ -86,14 +87,24 @@ async fn client_for(st: &AppState, caller: &Caller, q: &Params) -> ApiResult<Str
         .await?
         .flatten(),
         Caller::Dashboard(u) => u.client_id().map(str::to_owned),
-    };
+    })
+}
+
+/// Whether the caller may act for `client_id`: a person only for their own client (`own`),
+/// a dashboard user for a client in reach.
+fn may_use_client(caller: &Caller, own: Option<&str>, client_id: &str) -> bool {
+    match caller {
+        Caller::Person { .. } => own.is_some_and(|o| o.eq_ignore_ascii_case(client_id)),
+        Caller::Dashboard(u) => may_access(u, client_id, &u.role),
+    }
+}
+
+/// `client_id=` of the request, else the caller's own; 403 outside the caller's reach.
+async fn client_for(st: &AppState, caller: &Caller, q: &Params) -> ApiResult<String> {
+    let own = own_client(st, caller).await?;
     let wanted = q.get("client_id").map(str::to_owned).or(own.clone());
     let wanted = wanted.ok_or_else(|| ApiError::bad_request("client_id wajib diisi"))?;
-    let allowed = match caller {
-        Caller::Person { .. } => own.is_some_and(|o| o.eq_ignore_ascii_case(&wanted)),
-        Caller::Dashboard(u) => may_access(u, &wanted, &u.role),
-    };
-    if !allowed {
+    if !may_use_client(caller, own.as_deref(), &wanted) {
         return Err(ApiError::forbidden("client_id tidak diizinkan"));
     }
     Ok(wanted)
@@ -138,6 +149,19 @@ pub async fn insta_today_khusus(
     RawQuery(q): RawQuery,
 ) -> ApiResult {
     todays_posts(&st, &caller, q, "insta_post_khusus").await
+}
+
+/// Whose people's reports a caller sees: the dashboard user's clients in lower case (legacy
+/// rows spell a client id in any case), or everyone (`true`) for an admin or a person (their
+/// own reports are selected by `user_id`).
+fn reach(caller: &Caller) -> (Vec<String>, bool) {
+    match caller {
+        Caller::Dashboard(u) => (
+            u.client_ids.iter().map(|c| c.to_lowercase()).collect(),
+            u.is_admin(),
+        ),
+        Caller::Person { .. } => (Vec::new(), true),
+    }
 }
 
 /// Every value of a repeated query key (`links[]=a&links[]=b`).
@@ -220,10 +244,7 @@ async fn list_reports(
         }
         (Caller::Dashboard(_), None) => None,
     };
-    let (clients, admin) = match caller {
-        Caller::Dashboard(u) => (u.client_ids.clone(), u.is_admin()),
-        Caller::Person { .. } => (Vec::new(), true),
-    };
+    let (clients, admin) = reach(caller);
     let per = limit(&p, 20)?;
     let page: i64 = p
         .get("page")
@@ -245,7 +266,7 @@ async fn list_reports(
          FROM {reports} r LEFT JOIN {posts} p ON p.shortcode = r.shortcode \
          JOIN \"user\" u ON u.user_id = r.user_id \
          WHERE ($1::text IS NULL OR r.user_id = $1) AND ($2::text IS NULL OR r.shortcode = $2) \
-           AND ($3 OR u.client_id = ANY($4)) \
+           AND ($3 OR lower(u.client_id) = ANY($4)) \
          ORDER BY r.created_at DESC, r.shortcode LIMIT $5 OFFSET $6"
     );
     let rows: Vec<(Value, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))

@@ -15,6 +15,7 @@ use crate::{
         AppState,
         dashboard::{auth::DashUser, scope::Params},
     },
+    ingest::store::clamp_i32,
     providers::{
         first_bool, first_i64, first_string,
         instagram::{InstaPost, InstaProfile},
@@ -100,10 +101,6 @@ pub fn insta_profile_json(p: &InstaProfile) -> Value {
     Value::Object(m)
 }
 
-fn clamp_i32(v: Option<i64>) -> Option<i32> {
-    v.map(|n| n.clamp(0, i64::from(i32::MAX)) as i32)
-}
-
 /// At most `n` characters (the legacy `varchar(n)` columns).
 fn cut(s: Option<String>, n: usize) -> Option<String> {
     s.map(|s| s.chars().take(n).collect())
@@ -127,9 +124,9 @@ pub async fn upsert_insta_profile(pool: &PgPool, p: &InstaProfile) -> Result<(),
     .bind(&username)
     .bind(&p.full_name)
     .bind(&p.biography)
-    .bind(clamp_i32(p.followers))
-    .bind(clamp_i32(p.following))
-    .bind(clamp_i32(p.media_count))
+    .bind(p.followers.map(clamp_i32))
+    .bind(p.following.map(clamp_i32))
+    .bind(p.media_count.map(clamp_i32))
     .bind(first_string(raw, &["profile_pic_url"]).or(p.profile_pic_url.clone()))
     .execute(&mut *tx)
     .await?;
@@ -202,10 +199,10 @@ pub async fn upsert_insta_profile(pool: &PgPool, p: &InstaProfile) -> Result<(),
                latest_reel_media = EXCLUDED.latest_reel_media",
         )
         .bind(&id)
-        .bind(clamp_i32(p.followers))
-        .bind(clamp_i32(p.following))
-        .bind(clamp_i32(p.media_count))
-        .bind(clamp_i32(first_i64(raw, &["total_igtv_videos"])))
+        .bind(p.followers.map(clamp_i32))
+        .bind(p.following.map(clamp_i32))
+        .bind(p.media_count.map(clamp_i32))
+        .bind(first_i64(raw, &["total_igtv_videos"]).map(clamp_i32))
         .bind(first_i64(raw, &["latest_reel_media"]))
         .execute(&mut *tx)
         .await?;
@@ -242,7 +239,11 @@ pub async fn insta_profile(
     };
     match fetched {
         Ok(profile) => {
-            upsert_insta_profile(&st.pool, &profile).await?;
+            // The caller asked for the profile, which we have: a failed store only costs the
+            // next caller a provider call.
+            if let Err(e) = upsert_insta_profile(&st.pool, &profile).await {
+                tracing::warn!(error = %e, username = %name, "storing the live Instagram profile failed");
+            }
             let v = insta_profile_json(&profile);
             cache_put(&st, live.ttl, &key, &v).await;
             Ok(answer("profile", v, "live", false))
@@ -259,7 +260,9 @@ pub async fn insta_profile(
 
 // ---- Instagram posts -------------------------------------------------------------------------
 
-/// The stored posts of the client whose official account this is.
+/// The stored posts of the client whose official account this is, with the live answer's
+/// fields: no share or view count is stored (0), `type`/`media_type` is Instagram's code
+/// derived from the flags (8 carousel, 2 video, 1 image).
 async fn stored_insta_posts(
     pool: &PgPool,
     name: &str,
@@ -273,9 +276,14 @@ async fn stored_insta_posts(
            'comment_count', coalesce(ip.comment_count, 0), 'thumbnail_url', ip.thumbnail_url, \
            'thumbnail', ip.thumbnail_url, \
            'is_video', coalesce(ip.is_video, false), 'video_url', ip.video_url, \
+           'is_carousel', coalesce(ip.is_carousel, false), 'images_url', ip.images_url, \
+           'share_count', 0, 'view_count', 0, 'type', t.media_type, 'media_type', t.media_type, \
            'created_at', ip.created_at, 'timestamp', ip.created_at, \
+           'taken_at', extract(epoch FROM ip.created_at)::bigint, \
            'permalink', 'https://www.instagram.com/p/' || ip.shortcode || '/') \
-         FROM insta_post ip JOIN clients c ON c.client_id = ip.client_id \
+         FROM insta_post ip JOIN clients c ON c.client_id = ip.client_id, \
+           LATERAL (SELECT CASE WHEN ip.is_carousel THEN 8 WHEN ip.is_video THEN 2 ELSE 1 END \
+                    AS media_type) t \
          WHERE lower(ltrim(c.client_insta, '@')) = $1 \
            AND ($2::date IS NULL OR ip.created_at >= ($2::date)::timestamp AT TIME ZONE 'Asia/Jakarta') \
            AND ($3::date IS NULL OR ip.created_at < ($3::date + 1)::timestamp AT TIME ZONE 'Asia/Jakarta') \

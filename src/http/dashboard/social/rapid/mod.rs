@@ -29,7 +29,7 @@ use super::super::{ApiError, dash, ok};
 use crate::{
     config::Settings,
     http::{AppState, dashboard::scope::Params},
-    ingest::{self, SocialSource},
+    ingest::{self, LIMITER_HOST, SocialSource},
     providers::ProviderError,
 };
 
@@ -42,8 +42,6 @@ pub use instagram::{
 };
 pub use tiktok::{cached_tiktok_profile, tiktok_posts_by_account, tiktok_profile};
 
-/// The host named by the shared limiter's own "rate limited" errors (`ingest::RapidApiSource`).
-const LIMITER_HOST: &str = "cicero rate limiter";
 /// `Retry-After` when a provider's 429 came without one.
 const DEFAULT_RETRY_SECS: u64 = 60;
 
@@ -126,8 +124,11 @@ impl From<ProviderError> for RapidError {
 
 pub type RapidResult = Result<Response, RapidError>;
 
-/// Status, message and `Retry-After` seconds of a provider failure.
+/// Status, message and `Retry-After` seconds of a provider failure. The message names only
+/// the kind of failure: the provider's body, host and path, and the limiter's own database
+/// error, stay in the log ([`Live::note`] and the limiter log them).
 pub fn provider_status(e: &ProviderError) -> (StatusCode, String, Option<u64>) {
+    let gateway = |m: &str| (StatusCode::BAD_GATEWAY, m.to_string(), None);
     match e {
         ProviderError::RateLimited { host, .. } => {
             let secs = e
@@ -146,29 +147,31 @@ pub fn provider_status(e: &ProviderError) -> (StatusCode, String, Option<u64>) {
                 Some(secs),
             )
         }
-        ProviderError::Transient { .. } => (
-            StatusCode::BAD_GATEWAY,
-            format!("Penyedia data sosial (RapidAPI) tidak dapat dihubungi: {e}"),
-            None,
-        ),
-        ProviderError::Payload { .. } => (
-            StatusCode::BAD_GATEWAY,
-            format!("Penyedia data sosial (RapidAPI) mengirim data yang tidak dikenali: {e}"),
-            None,
-        ),
+        ProviderError::Transient { host, .. } if host == LIMITER_HOST => {
+            gateway("Penyimpanan batas panggilan RapidAPI tidak tersedia; coba lagi nanti")
+        }
+        ProviderError::Transient { .. } if e.is_timeout() => {
+            gateway("Penyedia data sosial (RapidAPI) tidak menjawab (waktu habis / timeout)")
+        }
+        ProviderError::Transient { .. } => {
+            gateway("Penyedia data sosial (RapidAPI) tidak dapat dihubungi")
+        }
+        ProviderError::Payload { .. } => {
+            gateway("Penyedia data sosial (RapidAPI) mengirim data yang tidak dikenali")
+        }
         ProviderError::Permanent { status: 404, .. } => (
             StatusCode::NOT_FOUND,
-            format!("Akun atau konten tidak ditemukan di RapidAPI: {e}"),
+            "Akun atau konten tidak ditemukan di RapidAPI".into(),
             None,
         ),
-        ProviderError::Permanent { .. } => (
+        ProviderError::Permanent { status, .. } => (
             StatusCode::BAD_GATEWAY,
-            format!("Penyedia data sosial (RapidAPI) menolak permintaan: {e}"),
+            format!("Penyedia data sosial (RapidAPI) menolak permintaan (HTTP {status})"),
             None,
         ),
         ProviderError::Config(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("Penyedia data sosial belum dikonfigurasi (RAPIDAPI_KEY belum di-set?): {e}"),
+            "Penyedia data sosial belum dikonfigurasi (RAPIDAPI_KEY belum di-set?)".into(),
             None,
         ),
     }
@@ -203,16 +206,12 @@ fn valid_handle(name: &str, max: usize) -> bool {
 
 /// Legacy `normalizeHandleValue` for Instagram: `@name`, `name` or a profile URL
 /// (`instagram.com/<name>`, `instagram.com/u/<name>`) → the lower-case name. A post, reel or
-/// story link, or anything outside `[a-z0-9._]{1,30}`, is `None`.
+/// story link, a link to another site, or anything outside `[a-z0-9._]{1,30}`, is `None`.
 pub fn insta_username(raw: &str) -> Option<String> {
     let collapsed: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     let lower = collapsed.to_lowercase();
-    let name = match lower.find("instagram.com") {
-        Some(i) => {
-            let path = lower[i + "instagram.com".len()..]
-                .split(['?', '#'])
-                .next()
-                .unwrap_or_default();
+    let name = match profile_path(&lower) {
+        Some(path) => {
             let mut segments = path.split('/').filter(|s| !s.is_empty());
             match segments.next()? {
                 "u" => segments.next()?.to_string(),
@@ -220,10 +219,35 @@ pub fn insta_username(raw: &str) -> Option<String> {
                 other => other.to_string(),
             }
         }
+        None if looks_like_url(&lower) => return None,
         None => lower,
     };
     let name = name.strip_prefix('@').unwrap_or(&name).to_string();
     valid_handle(&name, 30).then_some(name)
+}
+
+/// Whether the input is written as a URL: a scheme, `www.`, or `instagram.com/` at its start
+/// (so a handle such as `instagram.community` stays a handle).
+fn looks_like_url(lower: &str) -> bool {
+    ["https://", "http://", "www.", "instagram.com/"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+}
+
+/// The path of an Instagram URL (`[http(s)://][www.|m.]instagram.com/<path>`), without its
+/// query and fragment; `None` when the input is not such a URL.
+fn profile_path(lower: &str) -> Option<&str> {
+    if !looks_like_url(lower) {
+        return None;
+    }
+    let rest = ["https://", "http://"]
+        .iter()
+        .find_map(|s| lower.strip_prefix(s))
+        .unwrap_or(lower);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, path) = rest.split_at(end);
+    (host == "instagram.com" || host.ends_with(".instagram.com"))
+        .then(|| path.split(['?', '#']).next().unwrap_or_default())
 }
 
 /// Legacy `normalizeTikTokUsername`: `https://(www.)tiktok.com/@<name>[/][?…]` or `@name` /
@@ -354,8 +378,23 @@ mod tests {
                 Some("polres.kediri"),
             ),
             ("instagram.com/u/budi", Some("budi")),
+            ("instagram.com/budi", Some("budi")),
+            ("www.instagram.com/budi/", Some("budi")),
+            ("http://m.instagram.com/budi#x", Some("budi")),
+            ("https://instagram.com/@budi", Some("budi")),
+            // A handle that merely contains the host's name is a handle.
+            ("instagram.community", Some("instagram.community")),
+            ("@instagram.community", Some("instagram.community")),
+            ("my.instagram.company", Some("my.instagram.company")),
+            ("polres_instagram.com", Some("polres_instagram.com")),
             ("https://www.instagram.com/p/DDD123/", None),
             ("https://instagram.com/reel/ABC/", None),
+            ("https://www.instagram.com/", None),
+            // A URL of another host is not a name.
+            ("https://notinstagram.com/budi", None),
+            ("https://instagram.com.evil.id/budi", None),
+            ("https://www.tiktok.com/@budi", None),
+            ("www.example.com", None),
             ("budi santoso", None),
             ("", None),
             ("@", None),

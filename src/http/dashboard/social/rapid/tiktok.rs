@@ -77,20 +77,26 @@ pub fn tiktok_profile_json(u: &TiktokUser) -> Value {
     })
 }
 
+/// The client a request without `username` is about: `client_id=`, else the caller's own;
+/// 400 when there is neither, 403 outside the caller's reach.
+fn requested_client(user: &DashUser, p: &Params) -> Result<String, ApiError> {
+    let client = p
+        .get("client_id")
+        .or_else(|| user.client_id())
+        .ok_or_else(|| ApiError::bad_request("username atau client_id wajib diisi"))?;
+    if !may_access(user, client, &user.role) {
+        return Err(ApiError::forbidden("client_id tidak diizinkan"));
+    }
+    Ok(client.to_owned())
+}
+
 /// The TikTok account a request names: `username=` (validated), else the `client_id`'s (or
 /// the caller's client's) `client_tiktok`.
 async fn tiktok_account(st: &AppState, user: &DashUser, p: &Params) -> Result<String, ApiError> {
     if let Some(raw) = p.get("username") {
         return tiktok_username(raw).ok_or_else(|| ApiError::bad_request(TIKTOK_FORMAT));
     }
-    let client = p
-        .get("client_id")
-        .map(str::to_owned)
-        .or_else(|| user.client_id().map(str::to_owned))
-        .ok_or_else(|| ApiError::bad_request("username atau client_id wajib diisi"))?;
-    if !may_access(user, &client, &user.role) {
-        return Err(ApiError::forbidden("client_id tidak diizinkan"));
-    }
+    let client = requested_client(user, p)?;
     let handle: Option<Option<String>> =
         sqlx::query_scalar("SELECT client_tiktok FROM clients WHERE lower(client_id) = lower($1)")
             .bind(&client)
@@ -217,14 +223,8 @@ pub async fn tiktok_posts_by_account(
                 Some(name),
             )
         }
-        (c, None) => {
-            let c = c
-                .map(str::to_owned)
-                .or_else(|| user.client_id().map(str::to_owned))
-                .unwrap_or_default();
-            if !may_access(&user, &c, &user.role) {
-                return Err(ApiError::forbidden("client_id tidak diizinkan").into());
-            }
+        (_, None) => {
+            let c = requested_client(&user, &p)?;
             let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
                     "SELECT client_tiktok, tiktok_secuid FROM clients WHERE lower(client_id) = lower($1)",
                 )
@@ -279,6 +279,52 @@ pub async fn tiktok_posts_by_account(
                 return Err(e.into());
             }
             Ok(answer("posts", json!(rows), "stored", true))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+    use crate::http::dashboard::auth::Premium;
+
+    fn user(role: &str, clients: &[&str]) -> DashUser {
+        DashUser {
+            id: "u1".into(),
+            username: "u".into(),
+            role: role.into(),
+            role_id: 1,
+            client_ids: clients.iter().map(|c| c.to_string()).collect(),
+            premium: Premium::default(),
+            token: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_requested_client() {
+        let q = |s: &str| Params::parse(Some(s));
+        let cases: &[(DashUser, &str, Result<&str, StatusCode>)] = &[
+            (user("operator", &["KEDIRI"]), "", Ok("KEDIRI")),
+            (
+                user("operator", &["KEDIRI"]),
+                "client_id=kediri",
+                Ok("kediri"),
+            ),
+            (
+                user("operator", &["KEDIRI"]),
+                "client_id=BLITAR",
+                Err(StatusCode::FORBIDDEN),
+            ),
+            (user("admin", &["KEDIRI"]), "client_id=BLITAR", Ok("BLITAR")),
+            // No client named and none of its own: 400, not `may_access("")`'s 403.
+            (user("operator", &[]), "", Err(StatusCode::BAD_REQUEST)),
+            (user("admin", &[]), "limit=3", Err(StatusCode::BAD_REQUEST)),
+        ];
+        for (u, query, want) in cases {
+            let got = requested_client(u, &q(query)).map_err(|e| e.status);
+            assert_eq!(got.as_deref(), want.as_deref(), "{} {query}", u.role);
         }
     }
 }
