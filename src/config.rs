@@ -69,6 +69,10 @@ pub struct Settings {
     pub rapid_cache: Duration,
     /// Dashboard password-reset links: base and lifetime.
     pub password_reset: PasswordReset,
+    /// The public origin of this API (`PUBLIC_API_URL`, as the dashboard's
+    /// `NEXT_PUBLIC_API_URL`), for links in messages that point at the API itself (the claim
+    /// portal's registration confirmation). See [`public_api_url`].
+    pub public_api_url: String,
 }
 
 /// The dashboard's password-reset link and token lifetime (legacy settings).
@@ -113,6 +117,25 @@ fn rapid_cache(get: &impl Fn(&str) -> Option<String>) -> Result<Duration, Config
         return Err(bad("RAPID_CACHE_SECS", "must be at most 2592000 (30 days)"));
     }
     Ok(Duration::from_secs(secs))
+}
+
+/// `PUBLIC_API_URL` without a trailing `/`; else the `DASHBOARD_URL` origin (a deployment that
+/// serves `/api` behind the dashboard's host), else `https://papiqo.com`.
+fn public_api_url(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let (name, base) = match get("PUBLIC_API_URL").filter(|b| !b.trim().is_empty()) {
+        Some(b) => ("PUBLIC_API_URL", b),
+        None => (
+            "DASHBOARD_URL",
+            get("DASHBOARD_URL")
+                .filter(|b| !b.trim().is_empty())
+                .unwrap_or_else(|| "https://papiqo.com".into()),
+        ),
+    };
+    let base = base.trim();
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(bad(name, "must start with http:// or https://"));
+    }
+    Ok(base.strip_suffix('/').unwrap_or(base).to_owned())
 }
 
 fn password_reset(get: &impl Fn(&str) -> Option<String>) -> Result<PasswordReset, ConfigError> {
@@ -383,6 +406,7 @@ impl Settings {
             .collect(),
             rapid_cache: rapid_cache(&get)?,
             password_reset: password_reset(&get)?,
+            public_api_url: public_api_url(&get)?,
         })
     }
 
@@ -922,6 +946,41 @@ mod tests {
         ] {
             assert_eq!(parse(pairs).unwrap_err().setting, setting, "{pairs:?}");
         }
+    }
+
+    #[test]
+    fn public_api_url_settings() {
+        assert_eq!(parse(&[URL]).unwrap().public_api_url, "https://papiqo.com");
+        for (pairs, want) in [
+            (
+                &[URL, ("DASHBOARD_URL", "https://dash.example/")][..],
+                "https://dash.example",
+            ),
+            (
+                &[
+                    URL,
+                    ("DASHBOARD_URL", "https://dash.example"),
+                    ("PUBLIC_API_URL", " https://api.example/ "),
+                ][..],
+                "https://api.example",
+            ),
+            (
+                &[
+                    URL,
+                    ("PUBLIC_API_URL", ""),
+                    ("DASHBOARD_URL", "http://d.example"),
+                ][..],
+                "http://d.example",
+            ),
+        ] {
+            assert_eq!(parse(pairs).unwrap().public_api_url, want, "{pairs:?}");
+        }
+        assert_eq!(
+            parse(&[URL, ("PUBLIC_API_URL", "api.example")])
+                .unwrap_err()
+                .setting,
+            "PUBLIC_API_URL"
+        );
     }
 
     #[test]

@@ -28,6 +28,10 @@ const BUDI: &str = "75020001";
 const SITI: &str = "75020002";
 const ANI: &str = "75020003";
 const DEWI: &str = "75020010";
+/// Added by the tests that need a person with neither a WhatsApp number nor an e-mail.
+const EKO: &str = "75020004";
+/// Where the confirmation links point (`PUBLIC_API_URL` of [`env`], trailing `/` dropped).
+const CONFIRM: &str = "https://api.cicero.test/api/claim/register/confirm?token=";
 
 struct Env {
     db: TestDb,
@@ -43,7 +47,11 @@ async fn env() -> Env {
         .await
         .expect("Redis at REDIS_URL (scripts/test.sh starts one)");
     let prefix = format!("test:{}:", db.name);
-    let settings = db.settings(&[("REDIS_PREFIX", &prefix), ("REDIS_URL", &url)]);
+    let settings = db.settings(&[
+        ("REDIS_PREFIX", &prefix),
+        ("REDIS_URL", &url),
+        ("PUBLIC_API_URL", "https://api.cicero.test/"),
+    ]);
     let dash = Dashboard {
         redis: redis.clone(),
         jwt_secret: SECRET.into(),
@@ -287,16 +295,66 @@ fn ids(v: &Value, key: &str) -> Vec<String> {
 
 // ---------------------------------------------------------------- register and login
 
-#[tokio::test]
-async fn register_sets_a_portal_password_once() {
-    let e = env().await;
-    let register = |nrp: Value, password: Value| {
-        e.post(
+impl Env {
+    async fn register(&self, nrp: &str, password: &str) -> (StatusCode, Value) {
+        self.post(
             "/api/claim/register",
             None,
             json!({"nrp": nrp, "password": password}),
         )
-    };
+        .await
+    }
+
+    /// Opens a confirmation link (the API path of it) as a browser does: no token, no body.
+    async fn open(&self, link: &str) -> (StatusCode, Value) {
+        let path = link.strip_prefix("https://api.cicero.test").expect(link);
+        self.call("GET", path, None, None).await
+    }
+
+    /// Payloads of the enqueued jobs of a kind, oldest first.
+    async fn jobs(&self, kind: &str) -> Vec<Value> {
+        sqlx::query_scalar("SELECT payload FROM cicero.jobs WHERE kind = $1 ORDER BY id")
+            .bind(kind)
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn matches(&self, nrp: &str, password: &str) -> bool {
+        portal_password_matches(&self.db.pool, nrp, password)
+            .await
+            .unwrap()
+    }
+
+    /// A person of KEDIRI with neither a WhatsApp number nor an e-mail.
+    async fn add_contactless(&self) {
+        sqlx::query(
+            "INSERT INTO \"user\" (user_id, nama, client_id, status) VALUES ($1, 'EKO', 'KEDIRI', true)",
+        )
+        .bind(EKO)
+        .execute(&self.db.pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// The confirmation link in a message text.
+fn link_in(text: &str) -> String {
+    let i = text
+        .find(CONFIRM)
+        .unwrap_or_else(|| panic!("no link: {text}"));
+    text[i..].split_whitespace().next().unwrap().to_owned()
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+#[tokio::test]
+async fn register_is_pending_until_the_person_opens_the_link() {
+    let e = env().await;
+    e.add_contactless().await;
     for (nrp, pw, status, want) in [
         (json!(BUDI), json!("abc"), 400, "CLAIM_PASSWORD_WEAK"),
         (
@@ -330,8 +388,20 @@ async fn register_sets_a_portal_password_once() {
             403,
             "CLAIM_USER_INACTIVE",
         ),
+        (
+            json!(EKO),
+            json!("Rahasia#2026"),
+            400,
+            "CLAIM_CONTACT_REQUIRED",
+        ),
     ] {
-        let (s, b) = register(nrp.clone(), pw.clone()).await;
+        let (s, b) = e
+            .post(
+                "/api/claim/register",
+                None,
+                json!({"nrp": nrp, "password": pw}),
+            )
+            .await;
         assert_eq!((s.as_u16(), code(&b)), (status, want), "{nrp} {pw}: {b}");
     }
     let (s, b) = e
@@ -339,76 +409,388 @@ async fn register_sets_a_portal_password_once() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     code(&b);
-
-    let (s, b) = register(json!("75.020.001"), json!("Rahasia#2026")).await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    assert_eq!(b["success"], json!(true));
-    assert!(b["message"].as_str().is_some_and(|m| !m.is_empty()));
-    assert_eq!(b["data"]["user_id"], BUDI);
-    let stored: String =
-        sqlx::query_scalar("SELECT password_hash FROM cicero.claim_credentials WHERE user_id = $1")
-            .bind(BUDI)
-            .fetch_one(&e.db.pool)
-            .await
-            .unwrap();
-    assert!(stored.starts_with("$argon2id$"), "{stored}");
-    assert!(!stored.contains("Rahasia"));
-
-    let (s, b) = register(json!(BUDI), json!("Lain#20261")).await;
+    let (_, b) = e.register(EKO, "Rahasia#2026").await;
+    assert!(
+        b["message"].as_str().unwrap().contains("operator"),
+        "tells them where to go: {b}"
+    );
     assert_eq!(
-        (s, code(&b)),
-        (StatusCode::CONFLICT, "CLAIM_ALREADY_REGISTERED")
+        e.db.count("SELECT count(*) FROM cicero.claim_credentials")
+            .await
+            + e.db.count("SELECT count(*) FROM cicero.jobs").await,
+        0,
+        "refused registrations store and send nothing"
     );
 
-    let pool = &e.db.pool;
-    assert!(
-        portal_password_matches(pool, BUDI, "Rahasia#2026")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !portal_password_matches(pool, BUDI, "Lain#20261")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !portal_password_matches(pool, SITI, "Rahasia#2026")
-            .await
-            .unwrap()
-    );
-    // The legacy login (WhatsApp number) keeps working after registration.
-    e.login(BUDI, "0812-3456-789").await;
-    e.done().await;
-}
-
-/// Needs the one-line change in `auth::user_login` described in docs/dashboard-api.md
-/// ("Claim portal", login): run with `--run-ignored all` once it is in.
-#[tokio::test]
-#[ignore = "needs auth::user_login to accept the portal password (claim::register::portal_password_matches)"]
-async fn user_login_accepts_the_portal_password() {
-    let e = env().await;
+    // Budi (WhatsApp and e-mail): 202, the link to both, nothing usable yet.
     let (s, b) = e
         .post(
             "/api/claim/register",
             None,
-            json!({"nrp": SITI, "password": "Rahasia#2026"}),
+            json!({"nrp": "75.020.001", "password": "Rahasia#2026"}),
         )
         .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(b["success"], json!(true));
+    let message = b["message"].as_str().unwrap();
+    assert!(
+        message.contains("WhatsApp 6281*****789") && message.contains("email bu***@polri.test"),
+        "{message}"
+    );
+    assert_eq!(b["data"]["user_id"], BUDI);
+    assert_eq!(b["data"]["expires_in"], json!(1800));
+    assert_eq!(
+        b["data"]["channels"],
+        json!([
+            {"channel": "whatsapp", "target": "6281*****789"},
+            {"channel": "email", "target": "bu***@polri.test"},
+        ])
+    );
+    let wa = e.jobs("whatsapp_send").await;
+    let mail = e.jobs("email_send").await;
+    assert_eq!((wa.len(), mail.len()), (1, 1), "{wa:?} {mail:?}");
+    assert_eq!(wa[0]["to"], "628123456789");
+    assert_eq!(mail[0]["to"], "budi@polri.test");
+    assert_eq!(mail[0]["subject"], "Konfirmasi pendaftaran portal Cicero");
+    let link = link_in(wa[0]["text"].as_str().unwrap());
+    assert_eq!(link_in(mail[0]["text"].as_str().unwrap()), link);
+    let token = link.strip_prefix(CONFIRM).unwrap();
+    assert!(
+        token.len() == 64 && token.chars().all(|c| c.is_ascii_hexdigit()),
+        "{token}"
+    );
+    assert!(
+        wa[0]["idempotency_key"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("claim_register:{BUDI}:"))
+    );
+    let (hash, token_hash, confirmed): (String, String, Option<chrono::DateTime<Utc>>) =
+        sqlx::query_as(
+            "SELECT password_hash, confirm_token_hash, confirmed_at \
+             FROM cicero.claim_credentials WHERE user_id = $1",
+        )
+        .bind(BUDI)
+        .fetch_one(&e.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        hash.starts_with("$argon2id$") && !hash.contains("Rahasia"),
+        "{hash}"
+    );
+    assert_eq!(
+        token_hash,
+        sha256_hex(token),
+        "only the token's SHA-256 is kept"
+    );
+    assert_eq!(confirmed, None);
+    assert!(
+        !e.matches(BUDI, "Rahasia#2026").await,
+        "a pending password does not log in"
+    );
+    let session = e.login(BUDI, "0812-3456-789").await;
+    let (_, b) = e.get("/api/claim/me", &session).await;
+    assert_eq!(b["data"]["registered"], json!(false), "{b}");
+
+    // The link activates it, once.
+    let (s, b) = e.open(&link).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["success"], json!(true));
+    assert!(b["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(e.matches(BUDI, "Rahasia#2026").await);
+    assert!(!e.matches(BUDI, "Lain#20261").await);
+    assert!(!e.matches(SITI, "Rahasia#2026").await);
+    let (_, b) = e.get("/api/claim/me", &session).await;
+    assert_eq!(b["data"]["registered"], json!(true), "{b}");
+    let (s, b) = e.open(&link).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "CLAIM_CONFIRM_TOKEN_INVALID"),
+        "a link works once"
+    );
+
+    // Registered: a second registration is 409 and sends nothing.
+    let (s, b) = e.register(BUDI, "Lain#20261").await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::CONFLICT, "CLAIM_ALREADY_REGISTERED")
+    );
+    assert_eq!(e.jobs("whatsapp_send").await.len(), 1);
+    assert!(e.matches(BUDI, "Rahasia#2026").await);
+    // Confirmed: the portal password logs in, the WhatsApp number no longer does.
+    e.login(BUDI, "Rahasia#2026").await;
+    let (s, _) = e
+        .post(
+            "/api/auth/user-login",
+            None,
+            json!({"nrp": BUDI, "password": "0812-3456-789"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    e.done().await;
+}
+
+#[tokio::test]
+async fn confirmation_links_that_are_wrong_used_or_expired_are_refused() {
+    let e = env().await;
+    // Siti has a WhatsApp number and no e-mail: the link goes to WhatsApp only.
+    let (s, b) = e.register(SITI, "Rahasia#2026").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(
+        b["data"]["channels"],
+        json!([{"channel": "whatsapp", "target": "6281*****333"}])
+    );
+    assert!(e.jobs("email_send").await.is_empty());
+    let wa = e.jobs("whatsapp_send").await;
+    assert_eq!(wa.len(), 1);
+    assert_eq!(wa[0]["to"], "628111222333");
+    let link = link_in(wa[0]["text"].as_str().unwrap());
+
+    let (s, b) = e
+        .call("GET", "/api/claim/register/confirm", None, None)
+        .await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "CLAIM_CONFIRM_TOKEN_REQUIRED")
+    );
+    let wrong = format!("{CONFIRM}{}", "0".repeat(64));
+    let (s, b) = e.open(&wrong).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "CLAIM_CONFIRM_TOKEN_INVALID")
+    );
+    // Expired: the link dies with its 30 minutes; the password stays pending.
+    sqlx::query(
+        "UPDATE cicero.claim_credentials SET confirm_expires_at = now() - interval '1 second' \
+         WHERE user_id = $1",
+    )
+    .bind(SITI)
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let (s, b) = e.open(&link).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "CLAIM_CONFIRM_TOKEN_INVALID")
+    );
+    assert!(!e.matches(SITI, "Rahasia#2026").await);
+    let confirmed: Option<chrono::DateTime<Utc>> =
+        sqlx::query_scalar("SELECT confirmed_at FROM cicero.claim_credentials WHERE user_id = $1")
+            .bind(SITI)
+            .fetch_one(&e.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(confirmed, None);
+    // Another person's link confirms that person only.
+    let (s, _) = e.register(ANI, "Ani#202612").await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let ani = link_in(e.jobs("whatsapp_send").await[1]["text"].as_str().unwrap());
+    let (s, _) = e.open(&ani).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(e.matches(ANI, "Ani#202612").await);
+    assert!(!e.matches(SITI, "Ani#202612").await);
+    assert!(!e.matches(SITI, "Rahasia#2026").await);
+    // Used.
+    let (s, b) = e.open(&ani).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "CLAIM_CONFIRM_TOKEN_INVALID")
+    );
+    e.done().await;
+}
+
+#[tokio::test]
+async fn registering_again_replaces_the_pending_password_and_link() {
+    let e = env().await;
+    let (s, _) = e.register(ANI, "Pertama#2026").await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    // At once again: refused, so the route cannot flood the person's WhatsApp.
+    let (s, b) = e.register(ANI, "Kedua#20261").await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::TOO_MANY_REQUESTS, "CLAIM_REGISTER_TOO_FREQUENT")
+    );
+    assert!(
+        b["retry_after"]
+            .as_i64()
+            .is_some_and(|r| (1..=60).contains(&r)),
+        "{b}"
+    );
+    assert_eq!(e.jobs("whatsapp_send").await.len(), 1);
+    // A minute later (moved back rather than waited for): replaced.
+    sqlx::query(
+        "UPDATE cicero.claim_credentials SET updated_at = now() - interval '61 seconds' \
+         WHERE user_id = $1",
+    )
+    .bind(ANI)
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let (s, b) = e.register(ANI, "Kedua#20261").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let wa = e.jobs("whatsapp_send").await;
+    assert_eq!(wa.len(), 2, "a new link is sent: {wa:?}");
+    assert_ne!(wa[0]["idempotency_key"], wa[1]["idempotency_key"]);
+    let (first, second) = (
+        link_in(wa[0]["text"].as_str().unwrap()),
+        link_in(wa[1]["text"].as_str().unwrap()),
+    );
+    assert_ne!(first, second);
+    assert_eq!(
+        e.db.count("SELECT count(*) FROM cicero.claim_credentials")
+            .await,
+        1
+    );
+    let (s, b) = e.open(&first).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "CLAIM_CONFIRM_TOKEN_INVALID"),
+        "the replaced link is dead"
+    );
+    assert!(!e.matches(ANI, "Pertama#2026").await);
+    assert!(!e.matches(ANI, "Kedua#20261").await);
+    let (s, b) = e.open(&second).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(e.matches(ANI, "Kedua#20261").await);
+    assert!(!e.matches(ANI, "Pertama#2026").await);
+    e.done().await;
+}
+
+/// `POST /api/auth/user-login` takes a confirmed portal password besides the WhatsApp number.
+#[tokio::test]
+async fn user_login_accepts_the_portal_password() {
+    let e = env().await;
+    let (s, b) = e.register(SITI, "Rahasia#2026").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let login = |pw: &'static str| {
+        e.post(
+            "/api/auth/user-login",
+            None,
+            json!({"nrp": SITI, "password": pw}),
+        )
+    };
+    let (s, _) = login("Rahasia#2026").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "a pending password is refused");
+    let link = link_in(e.jobs("whatsapp_send").await[0]["text"].as_str().unwrap());
+    assert_eq!(e.open(&link).await.0, StatusCode::OK);
     let token = e.login(SITI, "Rahasia#2026").await;
     let (s, b) = e.get("/api/claim/me", &token).await;
     assert_eq!(
         (s, b["data"]["user_id"].as_str()),
         (StatusCode::OK, Some(SITI))
     );
-    let (s, _) = e
-        .post(
-            "/api/auth/user-login",
-            None,
-            json!({"nrp": SITI, "password": "Salah#2026"}),
+    let (s, _) = login("Salah#2026").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Once a portal password is confirmed, the WhatsApp number no longer logs in.
+    let (s, _) = login("628111222333").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "the number is not the password any more");
+    e.done().await;
+}
+
+#[tokio::test]
+async fn a_renumbered_person_keeps_the_portal_password_accounts_and_complaints() {
+    let e = env().await;
+    const NEW: &str = "75020099";
+    let (s, _) = e.register(BUDI, "Rahasia#2026").await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let link = link_in(e.jobs("whatsapp_send").await[0]["text"].as_str().unwrap());
+    assert_eq!(e.open(&link).await.0, StatusCode::OK);
+    let budi = e.login(BUDI, "Rahasia#2026").await;
+    let (s, b) = e
+        .call(
+            "PUT",
+            "/api/claim/me",
+            Some(&budi),
+            Some(json!({"instagram_accounts": ["budi_ig", "budi_kedua"]})),
         )
         .await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let complaint = triage(
+        &e,
+        &budi,
+        json!({"platform": "instagram", "issue_type": "activity_not_recorded", "shortcode": "P4"}),
+    )
+    .await["complaint_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sqlx::query(
+        "INSERT INTO cicero.claim_password_resets (user_id, email, expires_at) \
+         VALUES ($1, 'budi@polri.test', now() + interval '5 minutes')",
+    )
+    .bind(BUDI)
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+    let tables = [
+        "cicero.claim_credentials",
+        "cicero.claim_social_accounts",
+        "cicero.claim_password_resets",
+        "cicero.claim_complaints",
+    ];
+    let rows = |nrp: &'static str| {
+        let pool = e.db.pool.clone();
+        async move {
+            let mut n = Vec::new();
+            for t in tables {
+                let c: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT count(*) FROM {t} WHERE user_id = $1"
+                )))
+                .bind(nrp)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                n.push(c);
+            }
+            n
+        }
+    };
+    assert_eq!(rows(BUDI).await, [1, 1, 1, 1]);
+
+    // The operator gives Budi a new NRP.
+    let (s, b) = e
+        .post(
+            "/api/auth/dashboard-login",
+            None,
+            json!({"username": "op_kediri", "password": "rahasia123"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let op = b["token"].as_str().unwrap().to_owned();
+    let (s, b) = e
+        .call(
+            "PUT",
+            &format!("/api/users/{BUDI}"),
+            Some(&op),
+            Some(json!({"user_id": NEW})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["user_id"], NEW, "{b}");
+
+    assert_eq!(rows(NEW).await, [1, 1, 1, 1]);
+    assert_eq!(rows(BUDI).await, [0, 0, 0, 0]);
+    assert!(e.matches(NEW, "Rahasia#2026").await);
+    assert!(!e.matches(BUDI, "Rahasia#2026").await);
+    let (s, b) = e.register(NEW, "Lain#20261").await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::CONFLICT, "CLAIM_ALREADY_REGISTERED"),
+        "still registered under the new NRP"
+    );
+    let token = e.login(NEW, "Rahasia#2026").await;
+    let (s, b) = e.get("/api/claim/me", &token).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["registered"], json!(true));
+    assert_eq!(
+        b["data"]["instagram_accounts"],
+        json!(["budi_ig", "budi_kedua"])
+    );
+    let (s, b) = e
+        .get(&format!("/api/claim/complaints/{complaint}"), &token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["content_id"], "P4");
     e.done().await;
 }
 
@@ -420,7 +802,33 @@ fn code_in(mail: &str) -> String {
     mail[i + 15..i + 21].to_string()
 }
 
-/// Runs a messaging worker (SMTP to the sink) until the `email_otp` jobs are done.
+/// A mail body as written: soft line breaks joined, `=XX` decoded (ASCII only).
+fn quoted_printable(mail: &str) -> String {
+    let joined = mail.replace("=\r\n", "").replace("=\n", "");
+    let mut out = String::new();
+    let mut rest = joined.as_str();
+    while let Some(i) = rest.find('=') {
+        out.push_str(&rest[..i]);
+        match rest
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            Some(b) => {
+                out.push(b as char);
+                rest = &rest[i + 3..];
+            }
+            None => {
+                out.push('=');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Runs a messaging worker (SMTP to the sink) until the `email_otp` and `email_send` jobs are
+/// done.
 async fn mail_codes(e: &Env, smtp: &Smtp) {
     let port = smtp.port.to_string();
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| REDIS_URL.into());
@@ -435,11 +843,12 @@ async fn mail_codes(e: &Env, smtp: &Smtp) {
             ("REDIS_URL", &url),
         ],
     );
-    let ids: Vec<i64> =
-        sqlx::query_scalar("SELECT id FROM cicero.jobs WHERE kind = 'email_otp' ORDER BY id")
-            .fetch_all(&e.db.pool)
-            .await
-            .unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM cicero.jobs WHERE kind IN ('email_otp', 'email_send') ORDER BY id",
+    )
+    .fetch_all(&e.db.pool)
+    .await
+    .unwrap();
     assert!(!ids.is_empty(), "no email_otp job");
     for id in ids {
         e.db.wait_state(id, "done", 30).await;
@@ -450,15 +859,12 @@ async fn mail_codes(e: &Env, smtp: &Smtp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_reset_by_email_otp_end_to_end() {
     let e = env().await;
+    e.add_contactless().await;
     let smtp = Smtp::start().await;
-    let (s, b) = e
-        .post(
-            "/api/claim/register",
-            None,
-            json!({"nrp": BUDI, "password": "Rahasia#2026"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // Budi registered but never opened the link: the reset confirms his password instead.
+    let (s, b) = e.register(BUDI, "Rahasia#2026").await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let registration_link = link_in(e.jobs("whatsapp_send").await[0]["text"].as_str().unwrap());
     let old_session = e.login(BUDI, "628123456789").await;
 
     // Bad requests.
@@ -475,7 +881,15 @@ async fn password_reset_by_email_otp_end_to_end() {
             400,
             "CLAIM_EMAIL_MISMATCH",
         ),
-        (json!({"nrp": SITI}), 400, "CLAIM_EMAIL_REQUIRED"),
+        // Siti has a WhatsApp number and no e-mail: an e-mail of the requester's choosing
+        // would skip the WhatsApp confirmation of the registration.
+        (json!({"nrp": SITI}), 400, "CLAIM_EMAIL_NOT_REGISTERED"),
+        (
+            json!({"nrp": SITI, "email": "siti@polri.test"}),
+            400,
+            "CLAIM_EMAIL_NOT_REGISTERED",
+        ),
+        (json!({"nrp": EKO}), 400, "CLAIM_EMAIL_REQUIRED"),
         (json!({"nrp": "99999999"}), 404, "CLAIM_USER_NOT_FOUND"),
         (json!({"nrp": DEWI}), 403, "CLAIM_USER_INACTIVE"),
     ] {
@@ -483,7 +897,7 @@ async fn password_reset_by_email_otp_end_to_end() {
         assert_eq!((s.as_u16(), code(&b)), (status, want), "{body}: {b}");
     }
 
-    // Budi (stored e-mail, given in another case) and Siti (no e-mail yet: gives one).
+    // Budi (stored e-mail, given in another case) and Eko (no contact at all: gives one).
     let (s, b) = req(json!({"nrp": BUDI, "email": " BUDI@Polri.test "})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
     let budi_request = b["data"]["request_id"].as_str().unwrap().to_owned();
@@ -504,23 +918,36 @@ async fn password_reset_by_email_otp_end_to_end() {
             .is_some_and(|r| (1..=60).contains(&r)),
         "{b}"
     );
-    let (s, b) = req(json!({"nrp": SITI, "email": "Siti@Polri.Test"})).await;
+    let (s, b) = req(json!({"nrp": EKO, "email": "Eko@Polri.Test"})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{b}");
-    let siti_request = b["data"]["request_id"].as_str().unwrap().to_owned();
-    assert_eq!(b["data"]["email"], "si***@polri.test");
+    let eko_request = b["data"]["request_id"].as_str().unwrap().to_owned();
+    assert_eq!(b["data"]["email"], "ek***@polri.test");
 
     mail_codes(&e, &smtp).await;
     let mails = smtp.mails();
-    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert_eq!(
+        mails.len(),
+        3,
+        "two codes and Budi's registration link: {mails:?}"
+    );
+    let registration_mail = mails
+        .values()
+        .find(|m| m.contains("Subject: Konfirmasi pendaftaran portal Cicero"))
+        .expect("the registration mail");
+    assert!(registration_mail.contains("To: budi@polri.test"));
+    assert!(
+        quoted_printable(registration_mail).contains(&registration_link),
+        "{registration_mail}"
+    );
     let mail_to = |to: &str| {
         mails
             .values()
-            .find(|m| m.contains(&format!("To: {to}")))
+            .find(|m| m.contains(&format!("To: {to}")) && m.contains("Kode OTP Anda: "))
             .unwrap_or_else(|| panic!("no mail to {to}: {mails:?}"))
             .clone()
     };
     let budi_code = code_in(&mail_to("budi@polri.test"));
-    let siti_code = code_in(&mail_to("siti@polri.test"));
+    let eko_code = code_in(&mail_to("eko@polri.test"));
     assert!(mail_to("budi@polri.test").contains("Subject: Kode OTP Anda"));
 
     // Verify: bad input, a wrong code (counted), then the right one.
@@ -594,10 +1021,8 @@ async fn password_reset_by_email_otp_end_to_end() {
         assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, want), "{pw}: {b}");
     }
     assert!(
-        portal_password_matches(&e.db.pool, BUDI, "Rahasia#2026")
-            .await
-            .unwrap(),
-        "refused confirms change nothing"
+        !e.matches(BUDI, "Rahasia#2026").await && !e.matches(BUDI, "Baru#20261").await,
+        "refused confirms change nothing (the registration is still pending)"
     );
     let (s, b) = confirm(&token, "Baru#20261", "Baru#20261").await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -612,6 +1037,19 @@ async fn password_reset_by_email_otp_end_to_end() {
             .await
             .unwrap()
     );
+    let (s, b) = e.open(&registration_link).await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::BAD_REQUEST, "CLAIM_CONFIRM_TOKEN_INVALID"),
+        "the reset replaced the pending registration and its link"
+    );
+    assert!(!e.matches(BUDI, "Rahasia#2026").await);
+    let (s, b) = e.register(BUDI, "Lain#20261").await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::CONFLICT, "CLAIM_ALREADY_REGISTERED"),
+        "the reset's password is confirmed"
+    );
     let (s, b) = confirm(&token, "Baru#20263", "Baru#20263").await;
     assert_eq!(
         (s, code(&b)),
@@ -625,28 +1063,24 @@ async fn password_reset_by_email_otp_end_to_end() {
         (StatusCode::UNAUTHORIZED, Some("invalid_token"))
     );
 
-    // Siti: the verified e-mail is stored; her reset registers her.
+    // Eko: the verified e-mail is stored; his reset registers him.
     let (s, b) =
-        verify(json!({"request_id": siti_request, "otp": siti_code.parse::<u64>().unwrap()})).await;
+        verify(json!({"request_id": eko_request, "otp": eko_code.parse::<u64>().unwrap()})).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let email: Option<String> = sqlx::query_scalar("SELECT email FROM \"user\" WHERE user_id = $1")
-        .bind(SITI)
+        .bind(EKO)
         .fetch_one(&e.db.pool)
         .await
         .unwrap();
-    assert_eq!(email.as_deref(), Some("siti@polri.test"));
+    assert_eq!(email.as_deref(), Some("eko@polri.test"));
     let (s, b) = confirm(
         b["data"]["reset_token"].as_str().unwrap(),
-        "Siti#20261",
-        "Siti#20261",
+        "Eko#202612",
+        "Eko#202612",
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    assert!(
-        portal_password_matches(&e.db.pool, SITI, "Siti#20261")
-            .await
-            .unwrap()
-    );
+    assert!(e.matches(EKO, "Eko#202612").await);
     e.done().await;
 }
 
@@ -1485,6 +1919,7 @@ fn openapi_describes_the_portal_routes() {
     let doc: Value = serde_json::from_str(cicero::http::OPENAPI).expect("openapi.json parses");
     for (path, method) in [
         ("/api/claim/register", "post"),
+        ("/api/claim/register/confirm", "get"),
         ("/api/claim/password-reset/request", "post"),
         ("/api/claim/password-reset/verify", "post"),
         ("/api/claim/password-reset/confirm", "post"),

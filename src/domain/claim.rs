@@ -144,6 +144,21 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// A WhatsApp number as the registration answer shows it: the first four and the last three
+/// digits, the rest `*`: `628123456789` → `6281*****789`. Eight digits or fewer: `***` and the
+/// last two.
+pub fn mask_whatsapp(number: &str) -> String {
+    let digits: Vec<char> = number.chars().filter(char::is_ascii_digit).collect();
+    let n = digits.len();
+    if n <= 8 {
+        let tail: String = digits[n.saturating_sub(2)..].iter().collect();
+        return format!("***{tail}");
+    }
+    let head: String = digits[..4].iter().collect();
+    let tail: String = digits[n - 3..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(n - 7))
+}
+
 /// One part of a profile's [`DataQuality`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct QualityComponent {
@@ -330,6 +345,14 @@ mod tests {
         assert_eq!(mask_email("ab@x.id"), "a***@x.id");
         assert_eq!(mask_email("b@x.id"), "b***@x.id");
         assert_eq!(mask_email("nope"), "***");
+    }
+
+    #[test]
+    fn masked_whatsapp_numbers() {
+        assert_eq!(mask_whatsapp("628123456789"), "6281*****789");
+        assert_eq!(mask_whatsapp("6281234567"), "6281***567");
+        assert_eq!(mask_whatsapp("62812345"), "***45");
+        assert_eq!(mask_whatsapp(""), "***");
     }
 
     #[test]

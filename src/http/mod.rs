@@ -42,6 +42,8 @@ pub struct AppState {
     pub social: Option<Arc<dashboard::social::Live>>,
     /// Dashboard password-reset link base and token lifetime.
     pub password_reset: crate::config::PasswordReset,
+    /// Public origin of this API, for links that open it (`config::Settings::public_api_url`).
+    pub public_api_url: String,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             dashboard: None,
             social: None,
             password_reset: Default::default(),
+            public_api_url: "https://papiqo.com".into(),
         }
     }
 
@@ -69,9 +72,11 @@ impl AppState {
         self
     }
 
-    /// Adds the WhatsApp webhook key and the Redis OTP store from the settings.
+    /// Adds the WhatsApp webhook key, the Redis OTP store and the public API origin (links in
+    /// the claim portal's messages) from the settings.
     pub fn with_messaging(mut self, settings: &crate::config::Settings) -> Self {
         self.messaging = Some(settings.messaging.clone());
+        self.public_api_url = settings.public_api_url.clone();
         match crate::platform::redis::Redis::from_settings(settings) {
             Ok(r) => self.redis = Some(Arc::new(r)),
             Err(e) => {

@@ -3,7 +3,8 @@
 //!
 //! * [`legacy`]: the e-mail OTP flow of the Feb-2026 client (request-otp, verify-otp,
 //!   user-data, update, validate-email);
-//! * the claim portal of the newer client (contract §2.12): [`register`] (a portal password),
+//! * the claim portal of the newer client (contract §2.12): [`register`] (a portal password,
+//!   pending until the person opens the link sent to their WhatsApp / e-mail),
 //!   [`password_reset`] (OTP by e-mail, then a reset token), and, with the personnel token of
 //!   `POST /api/auth/user-login` ([`Person`]), the person's own profile ([`profile`]), the
 //!   content still to engage with ([`pending`]), social profile checks ([`social_profile`])
@@ -40,6 +41,7 @@ pub mod social_profile;
 pub fn routes() -> Router<Arc<AppState>> {
     legacy::routes()
         .route("/api/claim/register", post(register::register))
+        .route("/api/claim/register/confirm", get(register::confirm))
         .route(
             "/api/claim/password-reset/request",
             post(password_reset::request),

@@ -4,14 +4,19 @@
 //!    `cicero.claim_password_resets` (migration 0016) and, in the same transaction, an
 //!    `email_otp` job that mails a 6-digit code (purpose `claim_reset`, subject the request
 //!    id: Redis `otp:claim_reset:<request_id>`, 5 minutes, 3 tries). The mail goes to the
-//!    person's stored e-mail; `email`, when given, must be that one. A person without a
-//!    stored e-mail gives one here, and it is stored once the code is verified (as the legacy
-//!    verify-otp does). One request per person per minute (429 with `retry_after`).
+//!    person's stored e-mail; `email`, when given, must be that one. A person with neither a
+//!    stored e-mail nor a WhatsApp number gives one here, and it is stored once the code is
+//!    verified (as the legacy verify-otp does). A person with a WhatsApp number but no e-mail
+//!    may not: a reset with an e-mail of the requester's choosing would set a confirmed
+//!    password and skip the WhatsApp confirmation of [`super::register`]. One request per
+//!    person per minute (429 with `retry_after`).
 //! 2. `POST /api/claim/password-reset/verify {request_id, otp}` → `data.reset_token`: a
 //!    random 256-bit token, kept as its SHA-256, valid 15 minutes.
 //! 3. `POST /api/claim/password-reset/confirm {token, password, confirmPassword}`: stores the
-//!    new password (argon2id, registering the person if they had none), uses the token up,
-//!    closes the person's other requests and ends every personnel session of the person.
+//!    new password (argon2id, registering the person if they had none) as **confirmed** (the
+//!    code proved control of the stored e-mail; a pending registration and its link are
+//!    replaced), uses the token up, closes the person's other requests and ends every
+//!    personnel session of the person.
 use std::sync::Arc;
 
 use axum::{body::Bytes, extract::State, http::StatusCode};
@@ -22,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     coded, invalid, is_uuid, nrp_of,
-    register::{active_person, hash, password_field},
+    register::{Channels, active_person, hash, password_field},
     with_status,
 };
 use crate::{
@@ -84,12 +89,20 @@ pub async fn request(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult 
         ));
     }
     active_person(&st.pool, &nrp).await?;
-    let stored: Option<String> =
-        sqlx::query_scalar("SELECT lower(trim(email)) FROM \"user\" WHERE user_id = $1")
+    let (stored, whatsapp): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT lower(trim(email)), whatsapp FROM \"user\" WHERE user_id = $1")
             .bind(&nrp)
             .fetch_one(&st.pool)
             .await?;
     let stored = stored.filter(|e| !e.is_empty());
+    if stored.is_none() && Channels::of(whatsapp.as_deref(), None).whatsapp.is_some() {
+        return Err(invalid(
+            "CLAIM_EMAIL_NOT_REGISTERED",
+            "Belum ada email terdaftar untuk NRP ini, jadi password tidak bisa direset lewat \
+             email. Daftar lewat tautan konfirmasi yang dikirim ke WhatsApp Anda, atau masuk \
+             dan tambahkan email di profil, atau minta operator satuan Anda.",
+        ));
+    }
     let email = match (stored, given) {
         (Some(s), Some(g)) if s != g => {
             return Err(invalid(
@@ -304,8 +317,11 @@ pub async fn confirm(State(st): State<Arc<AppState>>, body: Bytes) -> ApiResult 
     password_field(&body, &nrp)?;
     let hash = hash(password).await?;
     sqlx::query(
-        "INSERT INTO cicero.claim_credentials (user_id, password_hash) VALUES ($1, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, updated_at = now()",
+        "INSERT INTO cicero.claim_credentials (user_id, password_hash, confirmed_at) \
+         VALUES ($1, $2, now()) \
+         ON CONFLICT (user_id) DO UPDATE SET password_hash = EXCLUDED.password_hash, \
+           confirmed_at = now(), confirm_token_hash = NULL, confirm_expires_at = NULL, \
+           updated_at = now()",
     )
     .bind(&nrp)
     .bind(&hash)

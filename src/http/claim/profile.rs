@@ -49,7 +49,8 @@ pub async fn load(pool: &sqlx::PgPool, nrp: &str) -> ApiResult<Value> {
              WHERE a.user_id = u.user_id AND a.platform = 'instagram'), '{}') AS ig_extra, \
            coalesce((SELECT array_agg(a.username ORDER BY a.position) FROM cicero.claim_social_accounts a \
              WHERE a.user_id = u.user_id AND a.platform = 'tiktok'), '{}') AS tt_extra, \
-           EXISTS (SELECT 1 FROM cicero.claim_credentials cc WHERE cc.user_id = u.user_id) AS registered \
+           EXISTS (SELECT 1 FROM cicero.claim_credentials cc \
+             WHERE cc.user_id = u.user_id AND cc.confirmed_at IS NOT NULL) AS registered \
          FROM \"user\" u LEFT JOIN clients c ON c.client_id = u.client_id WHERE u.user_id = $1",
     )
     .bind(nrp)

@@ -857,14 +857,19 @@ pub async fn user_login(
                     .collect::<String>()
                     == given)
     };
-    // Legacy: the "password" is the person's WhatsApp number. A password registered on the
-    // claim portal (and confirmed) is accepted as well.
+    // Legacy: the "password" is the person's WhatsApp number. Once the person has confirmed a
+    // password on the claim portal, only that password is accepted (as the newer legacy
+    // backend does: colleagues may know the number).
     let accepted = match &row {
         Some(r) => {
-            r.try_get::<Option<String>, _>("whatsapp")?
-                .is_some_and(|w| matches(&w))
-                || crate::http::claim::register::portal_password_matches(&st.pool, &nrp, secret)
-                    .await?
+            match crate::http::claim::register::portal_password_check(&st.pool, &nrp, secret)
+                .await?
+            {
+                Some(ok) => ok,
+                None => r
+                    .try_get::<Option<String>, _>("whatsapp")?
+                    .is_some_and(|w| matches(&w)),
+            }
         }
         None => false,
     };

@@ -225,12 +225,18 @@ pub async fn create(State(st): State<Arc<AppState>>, caller: DashUser, body: Byt
 }
 
 /// Tables whose `user_id` refers to `"user"` (plain foreign keys, no ON UPDATE CASCADE).
+/// The claim portal's tables (migrations 0016, 0017) cascade deletes, so a person renumbered
+/// without them would lose their portal password, extra accounts, resets and complaints.
 const USER_REFS: &[&str] = &[
     "user_roles",
     "link_report",
     "link_report_khusus",
     "premium_request",
     "tasks",
+    "cicero.claim_credentials",
+    "cicero.claim_social_accounts",
+    "cicero.claim_password_resets",
+    "cicero.claim_complaints",
 ];
 
 /// `PUT /api/users/{id}`: `{nama, title, divisi, user_id}` (user_id may be a new NRP) or
