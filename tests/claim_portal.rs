@@ -683,7 +683,11 @@ async fn user_login_accepts_the_portal_password() {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // Once a portal password is confirmed, the WhatsApp number no longer logs in.
     let (s, _) = login("628111222333").await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED, "the number is not the password any more");
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "the number is not the password any more"
+    );
     e.done().await;
 }
 

@@ -27,7 +27,7 @@ use super::{
     scope::{Params, Scoped, Window, anev_window, period_window},
 };
 use crate::{
-    domain::time::{jakarta_day, jakarta_day_window},
+    domain::time::jakarta_day,
     http::AppState,
     platform::jobs::{NewJob, enqueue, enqueue_many},
     work::export_recap::period::{all_data_months, ranking_days},
@@ -163,14 +163,6 @@ struct Extra {
     shortcode: Option<String>,
 }
 
-fn days_window(first: NaiveDate, last: NaiveDate) -> ApiResult<Window> {
-    let bad = || ApiError::bad_request("tanggal di luar jangkauan");
-    Ok((
-        jakarta_day_window(first).ok_or_else(bad)?.0,
-        jakarta_day_window(last).ok_or_else(bad)?.1,
-    ))
-}
-
 /// The month of a link-report workbook: `tanggal` (`YYYY-MM` or a date in it), default this
 /// month (Jakarta).
 fn month_window(p: &Params, today: NaiveDate) -> ApiResult<Window> {
@@ -205,7 +197,7 @@ async fn resolve(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<(Wind
             })?;
             extra.period = Some(period);
             let (first, last) = ranking_days(period, today);
-            days_window(first, last)?
+            super::scope::days(first, last)?
         }
         ExportKind::LinkReport | ExportKind::LinkReportKhusus => month_window(&s.params, today)?,
         ExportKind::LinkReportDetail | ExportKind::LinkReportDetailKhusus => {
@@ -216,7 +208,7 @@ async fn resolve(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<(Wind
             };
             extra.user_id = Some(user_id.to_owned());
             extra.shortcode = Some(shortcode.to_owned());
-            let w = days_window(today, today)?;
+            let w = super::scope::days(today, today)?;
             let sql = if kind == ExportKind::LinkReportDetailKhusus {
                 LINK_REPORT_DETAIL_KHUSUS_SQL
             } else {
@@ -239,7 +231,7 @@ async fn resolve(st: &AppState, s: &Scoped, kind: ExportKind) -> ApiResult<(Wind
                 .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
                 .and_then(|d| d.pred_opt())
                 .unwrap_or(today);
-            days_window(first, last)?
+            super::scope::days(first, last)?
         }
         ExportKind::Likes
         | ExportKind::Comments

@@ -211,12 +211,13 @@ async fn client_of_role(pool: &sqlx::PgPool, role: &str, client_id: &str) -> sql
 /// A half-open UTC window `[start, end)` of Jakarta days.
 pub type Window = (DateTime<Utc>, DateTime<Utc>);
 
-fn day(s: &str) -> Result<NaiveDate, ApiError> {
+pub(super) fn day(s: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
         .map_err(|_| ApiError::bad_request(format!("tanggal {s:?} bukan YYYY-MM-DD")))
 }
 
-fn days(first: NaiveDate, last: NaiveDate) -> Result<Window, ApiError> {
+/// The Jakarta window of the days `first..=last` (400 when reversed).
+pub(super) fn days(first: NaiveDate, last: NaiveDate) -> Result<Window, ApiError> {
     if last < first {
         return Err(ApiError::bad_request(
             "tanggal_selesai sebelum tanggal_mulai",

@@ -332,11 +332,7 @@ fn answer(key: &str, v: Value, source: &str, stale: bool) -> Response {
 }
 
 fn date(s: Option<&str>) -> Result<Option<chrono::NaiveDate>, ApiError> {
-    s.map(|s| {
-        chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d")
-            .map_err(|_| ApiError::bad_request(format!("tanggal {s:?} bukan YYYY-MM-DD")))
-    })
-    .transpose()
+    s.map(crate::http::dashboard::scope::day).transpose()
 }
 
 /// Keeps the posts whose `created_at` falls in the Jakarta days `from..=to`.
