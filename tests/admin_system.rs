@@ -660,7 +660,348 @@ async fn openapi_describes_the_admin_routes() {
         ("/api/admin-system/management/clients", "post"),
         ("/api/admin-system/management/clients/summary", "get"),
         ("/api/admin-system/management/clients/{client_id}", "put"),
+        ("/api/admin-system/management/funds", "get"),
+        ("/api/admin-system/management/funds/transactions", "get"),
+        ("/api/admin-system/management/funds/transactions", "post"),
+        ("/api/admin-system/management/funds/requests", "get"),
+        ("/api/admin-system/management/funds/requests", "post"),
+        (
+            "/api/admin-system/management/funds/requests/{request_id}/approve",
+            "post",
+        ),
+        (
+            "/api/admin-system/management/funds/requests/{request_id}/reject",
+            "post",
+        ),
+        ("/api/admin-system/management/funds/audit", "get"),
+        ("/api/admin-system/management/funds/audit/export.csv", "get"),
+        ("/api/admin-system/management/funds/summary", "get"),
     ] {
         assert!(doc["paths"][p][m].is_object(), "openapi.json lacks {m} {p}");
     }
+}
+
+#[tokio::test]
+async fn funds_transactions_requests_audit_and_summary() {
+    let e = env().await;
+    let auditor = e.login(AUDITOR).await;
+    let finance = e.login(FINANCE).await;
+    let boss = e.login(SUPER).await;
+    let m = "/api/admin-system/management/funds";
+
+    // Transactions: writers only, checked input.
+    let tx = |category: &str, amount: Value, direction: &str| {
+        json!({"category": category, "amount": amount, "direction": direction,
+               "description": "Dana, hibah"})
+    };
+    let (s, b) = e
+        .call(
+            "POST",
+            &format!("{m}/transactions"),
+            Some(&auditor),
+            Some(tx("donasi", json!(1), "inflow")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, b) = e
+        .call(
+            "POST",
+            &format!("{m}/transactions"),
+            Some(&finance),
+            Some(tx("donasi", json!(1000000), "inflow")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["data"]["amount"].as_f64(), Some(1_000_000.0));
+    assert_eq!(b["data"]["direction"], "inflow");
+    assert_eq!(b["data"]["created_by"], "telegram:333");
+    let (s, b) = e
+        .call(
+            "POST",
+            &format!("{m}/transactions"),
+            Some(&boss),
+            Some(tx("server", json!("250000"), "outflow")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    for bad in [
+        tx("x", json!(0), "inflow"),
+        tx("x", json!(-5), "inflow"),
+        tx("x", json!(5), "sideways"),
+        tx("", json!(5), "inflow"),
+        json!({"amount": 5, "direction": "inflow"}),
+    ] {
+        let (s, b) = e
+            .call(
+                "POST",
+                &format!("{m}/transactions"),
+                Some(&finance),
+                Some(bad.clone()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {b}");
+        assert_eq!(b["success"], json!(false));
+    }
+    let (s, b) = e
+        .call(
+            "GET",
+            &format!("{m}/transactions?direction=inflow"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["total"], json!(1));
+    assert_eq!(b["data"]["items"][0]["category"], "donasi");
+    let (_, b) = e
+        .call(
+            "GET",
+            &format!("{m}/transactions?limit=1&page=2"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(b["data"]["total"], json!(2));
+    assert_eq!(b["data"]["total_pages"], json!(2));
+    // Newest first: page 2 holds the first one.
+    assert_eq!(b["data"]["items"][0]["category"], "donasi");
+    for q in ["direction=up", "start_date=2026-13-01", "page=-1"] {
+        let (s, b) = e
+            .call(
+                "GET",
+                &format!("{m}/transactions?{q}"),
+                Some(&auditor),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {b}");
+    }
+    let (_, b) = e
+        .call(
+            "GET",
+            &format!("{m}/transactions?start_date=2000-01-01&end_date=2000-01-31"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(b["data"]["total"], json!(0));
+
+    // Requests: create, approve (books the outflow), reject with a reason.
+    let (s, b) = e
+        .call(
+            "POST",
+            &format!("{m}/requests"),
+            Some(&finance),
+            Some(json!({"title": "Sewa server", "requested_amount": 300000, "note": "Q1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["data"]["status"], "pending");
+    let first = b["data"]["id"].as_i64().unwrap();
+    let (_, b) = e
+        .call(
+            "POST",
+            &format!("{m}/requests"),
+            Some(&finance),
+            Some(json!({"title": "Pelatihan", "requested_amount": 50000})),
+        )
+        .await;
+    let second = b["data"]["id"].as_i64().unwrap();
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("{m}/requests"),
+            Some(&finance),
+            Some(json!({"title": "X"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let approve = format!("{m}/requests/{first}/approve");
+    let (s, b) = e
+        .call(
+            "POST",
+            &approve,
+            Some(&auditor),
+            Some(json!({"approval_note": null})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, b) = e
+        .call(
+            "POST",
+            &approve,
+            Some(&finance),
+            Some(json!({"approval_note": "ok"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["status"], "approved");
+    assert_eq!(b["data"]["decision_note"], "ok");
+    assert_eq!(b["data"]["decided_by"], "telegram:333");
+    assert_eq!(b["transaction"]["direction"], "outflow");
+    assert_eq!(b["transaction"]["amount"].as_f64(), Some(300_000.0));
+    assert_eq!(b["transaction"]["request_id"], json!(first));
+    let (s, _) = e
+        .call("POST", &approve, Some(&finance), Some(json!({})))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let reject = format!("{m}/requests/{second}/reject");
+    let (s, _) = e
+        .call("POST", &reject, Some(&finance), Some(json!({})))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, b) = e
+        .call(
+            "POST",
+            &reject,
+            Some(&boss),
+            Some(json!({"rejection_reason": "Tidak perlu"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["status"], "rejected");
+    assert_eq!(b["data"]["decision_note"], "Tidak perlu");
+    assert!(b["transaction"].is_null());
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("{m}/requests/999/approve"),
+            Some(&finance),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("{m}/requests/abc/approve"),
+            Some(&finance),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, b) = e
+        .call(
+            "GET",
+            &format!("{m}/requests?status=rejected"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(b["data"]["total"], json!(1));
+    assert_eq!(b["data"]["items"][0]["title"], "Pelatihan");
+
+    // Balance and per-period sums (today in Jakarta).
+    let (s, b) = e.call("GET", m, Some(&auditor), None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let d = &b["data"];
+    assert_eq!(d["total_inflow"].as_f64(), Some(1_000_000.0));
+    assert_eq!(d["total_outflow"].as_f64(), Some(550_000.0));
+    assert_eq!(d["balance"].as_f64(), Some(450_000.0));
+    assert_eq!(d["transaction_count"], json!(3));
+    assert_eq!(d["pending_requests"], json!(0));
+    assert_eq!(d["recent_transactions"].as_array().unwrap().len(), 3);
+    let today: String = sqlx::query_scalar(
+        "SELECT to_char((now() AT TIME ZONE 'Asia/Jakarta')::date, 'YYYY-MM-DD')",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    let (s, b) = e
+        .call(
+            "GET",
+            &format!("{m}/summary?period=daily"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"][0]["period_start"], json!(today));
+    assert_eq!(b["data"][0]["inflow"].as_f64(), Some(1_000_000.0));
+    assert_eq!(b["data"][0]["outflow"].as_f64(), Some(550_000.0));
+    assert_eq!(b["data"][0]["net"].as_f64(), Some(450_000.0));
+    assert_eq!(b["data"][0]["transaction_count"], json!(3));
+    let (_, b) = e
+        .call(
+            "GET",
+            &format!("{m}/summary?period=monthly"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(
+        b["data"][0]["period_start"],
+        json!(format!("{}-01", &today[..7]))
+    );
+    let (s, _) = e
+        .call(
+            "GET",
+            &format!("{m}/summary?period=yearly"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Audit: every write, filterable, and as CSV.
+    let (_, b) = e
+        .call("GET", &format!("{m}/audit"), Some(&auditor), None)
+        .await;
+    assert_eq!(b["data"]["total"], json!(6));
+    assert_eq!(b["data"]["items"][0]["action_type"], "request.reject");
+    assert_eq!(b["data"]["items"][0]["admin_role"], "super_admin");
+    let (_, b) = e
+        .call(
+            "GET",
+            &format!("{m}/audit?action_type=request.approve"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(b["data"]["total"], json!(1));
+    assert_eq!(b["data"]["items"][0]["entity_id"], json!(first));
+    let bearer = format!("Bearer {auditor}");
+    let (s, h, body) = common::send_raw(
+        &e.app,
+        "GET",
+        &format!("{m}/audit/export.csv"),
+        axum::body::Body::empty(),
+        &[("authorization", bearer.as_str())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"fund-audit-log.csv\""
+    );
+    let csv = String::from_utf8(body).unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "id,created_at,action_type,entity_type,entity_id,actor,admin_role,detail"
+    );
+    assert_eq!(lines.len(), 7, "{csv}");
+    assert!(
+        lines[1].contains(",request.reject,request,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[1].contains(",telegram:111,super_admin,\""),
+        "{}",
+        lines[1]
+    );
+    assert!(csv.contains("Dana, hibah"));
+    let (s, _, _) = common::send_raw(
+        &e.app,
+        "GET",
+        &format!("{m}/audit/export.csv"),
+        axum::body::Body::empty(),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    e.done().await;
 }

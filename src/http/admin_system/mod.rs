@@ -24,6 +24,7 @@ use crate::config::AdminSystem;
 
 pub mod auth;
 pub mod clients;
+pub mod funds;
 pub mod overview;
 
 /// Lifetime of an admin token and its session (legacy: 2 hours).
@@ -91,6 +92,29 @@ pub fn routes_with<S: Clone + Send + Sync + 'static>(
         )
         .route(&format!("{M}/clients/summary"), get(clients::summary))
         .route(&format!("{M}/clients/{{client_id}}"), put(clients::update))
+        .route(&format!("{M}/funds"), get(funds::overview))
+        .route(
+            &format!("{M}/funds/transactions"),
+            get(funds::transactions).post(funds::create_transaction),
+        )
+        .route(
+            &format!("{M}/funds/requests"),
+            get(funds::requests).post(funds::create_request),
+        )
+        .route(
+            &format!("{M}/funds/requests/{{request_id}}/approve"),
+            post(funds::approve),
+        )
+        .route(
+            &format!("{M}/funds/requests/{{request_id}}/reject"),
+            post(funds::reject),
+        )
+        .route(&format!("{M}/funds/audit"), get(funds::audit))
+        .route(
+            &format!("{M}/funds/audit/export.csv"),
+            get(funds::audit_csv),
+        )
+        .route(&format!("{M}/funds/summary"), get(funds::summary))
         .with_state(ctx)
 }
 
