@@ -676,6 +676,10 @@ async fn openapi_describes_the_admin_routes() {
         ("/api/admin-system/management/funds/audit", "get"),
         ("/api/admin-system/management/funds/audit/export.csv", "get"),
         ("/api/admin-system/management/funds/summary", "get"),
+        ("/api/admin-system/management/system-audit", "get"),
+        ("/api/admin-system/management/config", "get"),
+        ("/api/admin-system/management/config/audit", "get"),
+        ("/api/admin-system/management/payments/requests", "get"),
     ] {
         assert!(doc["paths"][p][m].is_object(), "openapi.json lacks {m} {p}");
     }
@@ -1003,5 +1007,146 @@ async fn funds_transactions_requests_audit_and_summary() {
     )
     .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    e.done().await;
+}
+
+#[tokio::test]
+async fn system_audit_config_and_payment_requests() {
+    let e = env().await;
+    seed(&e.db).await;
+    let finance = e.login(FINANCE).await;
+    let auditor = e.login(AUDITOR).await;
+    let m = "/api/admin-system/management";
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("{m}/clients"),
+            Some(&finance),
+            Some(json!({"client_id": "NGAWI", "nama": "POLRES NGAWI"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("{m}/funds/transactions"),
+            Some(&finance),
+            Some(json!({"category": "donasi", "amount": 10, "direction": "inflow"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    sqlx::raw_sql(
+        "INSERT INTO dashboard_premium_request_audit (request_id, action, actor, status_from, status_to)
+         SELECT request_id, 'approved', 'admin', 'pending', 'approved'
+         FROM dashboard_premium_request WHERE username = 'op1';
+         INSERT INTO cicero.system_management_config_audit
+           (config_key, old_value, new_value, actor, admin_role, notes)
+         VALUES ('ADMIN_SYSTEM_PAGE_SIZE', '20', '50', 'telegram:111', 'super_admin', 'test');",
+    )
+    .execute(&e.db.pool)
+    .await
+    .unwrap();
+
+    let (s, b) = e
+        .call("GET", &format!("{m}/system-audit"), Some(&auditor), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["total"], json!(4));
+    let mut sources: Vec<&str> = b["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["source"].as_str().unwrap())
+        .collect();
+    sources.sort();
+    assert_eq!(sources, ["board", "config", "fund", "premium_request"]);
+    let (_, b) = e
+        .call(
+            "GET",
+            &format!("{m}/system-audit?source=board"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(b["data"]["total"], json!(1));
+    let item = &b["data"]["items"][0];
+    assert_eq!(item["actor"], "admin-system:333");
+    assert_eq!(item["action"], "client.create");
+    assert_eq!(item["target"], "NGAWI");
+    assert!(item["at"].is_string());
+    let (s, _) = e
+        .call(
+            "GET",
+            &format!("{m}/system-audit?source=nope"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let (s, b) = e
+        .call("GET", &format!("{m}/config"), Some(&auditor), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(!b.to_string().contains(BOT), "the bot token leaks: {b}");
+    let c = &b["data"]["config"];
+    assert_eq!(c["telegram_bot_token"], "1234…(masked)");
+    assert_eq!(
+        c["telegram_admin_chat_ids"],
+        json!([SUPER, AUDITOR, FINANCE])
+    );
+    assert_eq!(
+        c["role_map"],
+        json!({SUPER: "super_admin", AUDITOR: "auditor", FINANCE: "finance_admin"})
+    );
+    assert_eq!(c["otp_ttl_seconds"], json!(300));
+    assert_eq!(c["otp_max_attempts"], json!(3));
+    assert_eq!(c["session_ttl_seconds"], json!(7200));
+    assert_eq!(c["timezone"], "Asia/Jakarta");
+    // The mock Bot API is plain http: a high risk.
+    assert_eq!(b["data"]["risk"]["level"], "high");
+    assert!(
+        b["data"]["risk"]["issues"][0]
+            .as_str()
+            .unwrap()
+            .contains("TELEGRAM_API_URL"),
+        "{b}"
+    );
+    let (s, b) = e
+        .call("GET", &format!("{m}/config/audit"), Some(&auditor), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["total"], json!(1));
+    assert_eq!(
+        b["data"]["items"][0]["config_key"],
+        "ADMIN_SYSTEM_PAGE_SIZE"
+    );
+    assert_eq!(b["data"]["items"][0]["new_value"], "50");
+
+    let (s, b) = e
+        .call(
+            "GET",
+            &format!("{m}/payments/requests"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["data"]["total"], json!(2));
+    let (_, b) = e
+        .call(
+            "GET",
+            &format!("{m}/payments/requests?status=pending"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(b["data"]["total"], json!(1));
+    let r = &b["data"]["items"][0];
+    assert_eq!(r["username"], "op2");
+    assert_eq!(r["status"], "pending");
+    assert_eq!(r["client_id"], "KEDIRI");
+    assert_eq!(r["bank_name"], "BRI");
+    assert!(r["request_id"].is_number());
     e.done().await;
 }

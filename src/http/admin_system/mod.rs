@@ -26,6 +26,7 @@ pub mod auth;
 pub mod clients;
 pub mod funds;
 pub mod overview;
+pub mod system;
 
 /// Lifetime of an admin token and its session (legacy: 2 hours).
 pub const SESSION_SECS: u64 = 2 * 3600;
@@ -115,6 +116,13 @@ pub fn routes_with<S: Clone + Send + Sync + 'static>(
             get(funds::audit_csv),
         )
         .route(&format!("{M}/funds/summary"), get(funds::summary))
+        .route(&format!("{M}/system-audit"), get(system::system_audit))
+        .route(&format!("{M}/config"), get(system::config))
+        .route(&format!("{M}/config/audit"), get(system::config_audit))
+        .route(
+            &format!("{M}/payments/requests"),
+            get(system::payment_requests),
+        )
         .with_state(ctx)
 }
 
