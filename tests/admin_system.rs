@@ -59,17 +59,7 @@ async fn env_with(tg: MockServer) -> Env {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let redis = cicero::platform::redis::connect(&url).await.expect("Redis");
     let prefix = format!("{}:", db.name);
-    let dash = Dashboard {
-        redis: redis.clone(),
-        jwt_secret: SECRET.into(),
-        cors_origins: vec![],
-        allow_duplicate_requests: true,
-        login_max_attempts: 10,
-        premium_allowed_tiers: vec!["tier1".into()],
-        key_prefix: prefix.clone(),
-    };
-    let state =
-        Arc::new(AppState::new(db.pool.clone(), TOKEN.into(), Vec::new()).with_dashboard(dash));
+    let state = Arc::new(dashboard_state(&db, &redis, &prefix));
     let settings = AdminSystem {
         bot_token: Some(BOT.into()),
         api_url: tg.uri(),
@@ -87,6 +77,20 @@ async fn env_with(tg: MockServer) -> Env {
         redis,
         prefix,
     }
+}
+
+/// The application state with the dashboard (its Redis keys under `prefix`).
+fn dashboard_state(db: &TestDb, redis: &redis::aio::ConnectionManager, prefix: &str) -> AppState {
+    let dash = Dashboard {
+        redis: redis.clone(),
+        jwt_secret: SECRET.into(),
+        cors_origins: vec![],
+        allow_duplicate_requests: true,
+        login_max_attempts: 10,
+        premium_allowed_tiers: vec!["tier1".into()],
+        key_prefix: prefix.to_owned(),
+    };
+    AppState::new(db.pool.clone(), TOKEN.into(), Vec::new()).with_dashboard(dash)
 }
 
 impl Env {
@@ -347,6 +351,18 @@ async fn unknown_chats_and_bad_input_send_nothing() {
     assert_eq!(s, StatusCode::OK, "{b}");
     let chats: Vec<String> = e.messages().await.into_iter().map(|m| m.0).collect();
     assert_eq!(chats, ["111", "222"]);
+    // At most 5 codes per chat in 15 minutes: the sixth is refused and not sent.
+    for _ in 0..4 {
+        let (s, _) = e
+            .call("POST", req, None, Some(json!({"telegram_chat_id": "111"})))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, b) = e
+        .call("POST", req, None, Some(json!({"telegram_chat_id": "111"})))
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    assert_eq!(e.messages().await.len(), 6);
 
     let verify = "/api/admin-system/auth/telegram/verify";
     for body in [
@@ -644,6 +660,27 @@ async fn clients_list_summary_create_update_and_roles() {
             ),
         ]
     );
+    e.done().await;
+}
+
+#[tokio::test]
+async fn not_served_without_a_bot() {
+    // The production router mounts the console only when the environment enables it (the
+    // dashboard alone is not enough).
+    let tg = MockServer::start().await;
+    let e = env_with(tg).await;
+    let app = router(Arc::new(dashboard_state(&e.db, &e.redis, &e.prefix)));
+    let (s, _, b) = send(
+        &app,
+        "POST",
+        "/api/admin-system/auth/telegram/request",
+        json!({"telegram_chat_id": SUPER}).to_string(),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert_eq!(b["success"], json!(false));
+    assert!(e.messages().await.is_empty());
     e.done().await;
 }
 

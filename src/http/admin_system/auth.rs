@@ -19,6 +19,11 @@ use crate::{
     otp,
 };
 
+/// Codes one chat may be sent per [`REQUEST_WINDOW_SECS`] (the bot must not be usable to
+/// flood an admin's chat).
+pub const MAX_REQUESTS: i64 = 5;
+pub const REQUEST_WINDOW_SECS: i64 = 900;
+
 fn otp_key(d: &Dashboard, request_id: &str) -> String {
     d.key(&format!("admin_system:otp:{request_id}"))
 }
@@ -64,11 +69,22 @@ pub async fn request(State(ctx): State<Arc<Ctx>>, body: Bytes) -> ApiResult {
             "TELEGRAM_BOT_TOKEN not configured",
         )
     })?;
+    let mut r = d.redis.clone();
+    let counter = d.key(&format!("admin_system:otp_requests:{chat}"));
+    let sent: i64 = r.incr(&counter, 1).await?;
+    if sent == 1 {
+        let _: () = r.expire(&counter, REQUEST_WINDOW_SECS).await?;
+    }
+    if sent > MAX_REQUESTS {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many OTP requests for this chat; try again later",
+        ));
+    }
     let request_id = ulid::Ulid::generate().to_string();
     let code = otp::generate();
     let record = json!({"hash": otp::hash(&chat, &code), "chat_id": chat, "attempts": 0});
     let key = otp_key(d, &request_id);
-    let mut r = d.redis.clone();
     let _: () = r
         .set_ex(&key, record.to_string(), otp::TTL.as_secs())
         .await?;
