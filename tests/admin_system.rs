@@ -697,6 +697,7 @@ async fn openapi_describes_the_admin_routes() {
         ("/api/admin-system/management/clients", "post"),
         ("/api/admin-system/management/clients/summary", "get"),
         ("/api/admin-system/management/clients/{client_id}", "put"),
+        ("/api/admin-system/management/clients/{client_id}", "delete"),
         ("/api/admin-system/management/funds", "get"),
         ("/api/admin-system/management/funds/transactions", "get"),
         ("/api/admin-system/management/funds/transactions", "post"),

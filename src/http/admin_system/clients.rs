@@ -12,7 +12,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Admin, CtxState, Writer, audit, paging};
+use super::{Admin, CtxState, SuperAdmin, Writer, audit, paging};
 use crate::http::dashboard::{ApiError, ApiResult, auth::json_body};
 
 const TEXT: [&str; 11] = [
@@ -269,4 +269,52 @@ pub async fn update(
     )
     .await?;
     Ok(Json(json!({"success": true, "message": "Client updated", "data": after})).into_response())
+}
+
+/// `DELETE /api/admin-system/management/clients/{client_id}`: `super_admin` only, and only a
+/// client without data: personnel, dashboard accounts, posts or official accounts (or any
+/// other row referencing it) make it a 409, so nothing is lost by cascade.
+pub async fn delete(
+    State(ctx): CtxState,
+    SuperAdmin(admin): SuperAdmin,
+    Path(client_id): Path<String>,
+) -> ApiResult {
+    let row = load(ctx.pool(), &client_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("client {client_id} not found")))?;
+    let id = row["client_id"].as_str().unwrap_or(&client_id).to_owned();
+    let in_use: bool = sqlx::query_scalar(
+        r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE lower(client_id) = lower($1))
+               OR EXISTS (SELECT 1 FROM dashboard_user_clients WHERE lower(client_id) = lower($1))
+               OR EXISTS (SELECT 1 FROM insta_post WHERE lower(client_id) = lower($1))
+               OR EXISTS (SELECT 1 FROM tiktok_post WHERE lower(client_id) = lower($1))
+               OR EXISTS (SELECT 1 FROM satbinmas_official_accounts
+                          WHERE lower(client_id) = lower($1))
+               OR EXISTS (SELECT 1 FROM clients WHERE lower(parent_client_id) = lower($1))"#,
+    )
+    .bind(&id)
+    .fetch_one(ctx.pool())
+    .await?;
+    let conflict = || {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            format!("client {id} still has data; deactivate it (client_status false) instead"),
+        )
+    };
+    if in_use {
+        return Err(conflict());
+    }
+    match sqlx::query("DELETE FROM clients WHERE client_id = $1")
+        .bind(&id)
+        .execute(ctx.pool())
+        .await
+    {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
+            return Err(conflict());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit(ctx.pool(), &admin, "client.delete", &id, row.clone()).await?;
+    Ok(Json(json!({"success": true, "message": "Client deleted", "data": row})).into_response())
 }

@@ -92,7 +92,10 @@ pub fn routes_with<S: Clone + Send + Sync + 'static>(
             get(clients::list).post(clients::create),
         )
         .route(&format!("{M}/clients/summary"), get(clients::summary))
-        .route(&format!("{M}/clients/{{client_id}}"), put(clients::update))
+        .route(
+            &format!("{M}/clients/{{client_id}}"),
+            put(clients::update).delete(clients::delete),
+        )
         .route(&format!("{M}/funds"), get(funds::overview))
         .route(
             &format!("{M}/funds/transactions"),
@@ -227,6 +230,26 @@ impl FromRequestParts<Arc<Ctx>> for Writer {
             Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 format!("role {} may only read", a.admin_role),
+            ))
+        }
+    }
+}
+
+/// A `super_admin` (403 for the other roles).
+#[derive(Debug, Clone)]
+pub struct SuperAdmin(pub Admin);
+
+impl FromRequestParts<Arc<Ctx>> for SuperAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, ctx: &Arc<Ctx>) -> ApiResult<Self> {
+        let a = Admin::from_request_parts(parts, ctx).await?;
+        if a.admin_role == "super_admin" {
+            Ok(SuperAdmin(a))
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("only super_admin may do this (role {})", a.admin_role),
             ))
         }
     }
