@@ -73,6 +73,85 @@ pub struct Settings {
     /// `NEXT_PUBLIC_API_URL`), for links in messages that point at the API itself (the claim
     /// portal's registration confirmation). See [`public_api_url`].
     pub public_api_url: String,
+    /// The admin console (`/api/admin-system/*`): Telegram OTP login and roles.
+    pub admin_system: AdminSystem,
+}
+
+/// The admin console's settings (`docs/admin-system.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminSystem {
+    /// `TELEGRAM_BOT_TOKEN`: the bot that sends the login codes; `None` = no admin login.
+    pub bot_token: Option<String>,
+    /// `TELEGRAM_API_URL`: the Bot API base (default `https://api.telegram.org`).
+    pub api_url: String,
+    /// `TELEGRAM_ADMIN_CHAT_ID`: the chat ids that may ask for a code (comma list).
+    pub chat_ids: Vec<String>,
+    /// `ADMIN_SYSTEM_ROLE_MAP`: chat id -> `super_admin` | `finance_admin` | `auditor`; a
+    /// listed chat not in the map is a `super_admin` (legacy default).
+    pub roles: BTreeMap<String, String>,
+}
+
+impl AdminSystem {
+    pub const ROLES: [&str; 3] = ["super_admin", "finance_admin", "auditor"];
+
+    /// From the process environment (after `Settings::from_env` loaded `.env`).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        admin_system(&|k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Served only with a bot and at least one admin chat.
+    pub fn enabled(&self) -> bool {
+        self.bot_token.is_some() && !self.chat_ids.is_empty()
+    }
+
+    /// The role of an admin chat; `None` when the chat may not log in.
+    pub fn role_of(&self, chat_id: &str) -> Option<&str> {
+        if !self.chat_ids.iter().any(|c| c == chat_id) {
+            return None;
+        }
+        Some(
+            self.roles
+                .get(chat_id)
+                .map_or("super_admin", String::as_str),
+        )
+    }
+}
+
+fn admin_system(get: &impl Fn(&str) -> Option<String>) -> Result<AdminSystem, ConfigError> {
+    let api_url = get("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".into());
+    if !(api_url.starts_with("http://") || api_url.starts_with("https://")) {
+        return Err(bad(
+            "TELEGRAM_API_URL",
+            "must start with http:// or https://",
+        ));
+    }
+    let roles: BTreeMap<String, String> = match get("ADMIN_SYSTEM_ROLE_MAP") {
+        None => BTreeMap::new(),
+        Some(raw) => {
+            let v: BTreeMap<String, String> = serde_json::from_str(&raw).map_err(|_| {
+                bad(
+                    "ADMIN_SYSTEM_ROLE_MAP",
+                    "must be a JSON object {\"<chat id>\": \"super_admin|finance_admin|auditor\"}",
+                )
+            })?;
+            if let Some((chat, role)) = v
+                .iter()
+                .find(|(_, r)| !AdminSystem::ROLES.contains(&r.as_str()))
+            {
+                return Err(bad(
+                    "ADMIN_SYSTEM_ROLE_MAP",
+                    format!("{chat}: {role:?} is not super_admin, finance_admin or auditor"),
+                ));
+            }
+            v
+        }
+    };
+    Ok(AdminSystem {
+        bot_token: get("TELEGRAM_BOT_TOKEN"),
+        api_url: api_url.trim_end_matches('/').to_owned(),
+        chat_ids: list(get("TELEGRAM_ADMIN_CHAT_ID").as_deref(), ""),
+        roles,
+    })
 }
 
 /// The dashboard's password-reset link and token lifetime (legacy settings).
@@ -407,6 +486,7 @@ impl Settings {
             rapid_cache: rapid_cache(&get)?,
             password_reset: password_reset(&get)?,
             public_api_url: public_api_url(&get)?,
+            admin_system: admin_system(&get)?,
         })
     }
 
@@ -981,6 +1061,38 @@ mod tests {
                 .setting,
             "PUBLIC_API_URL"
         );
+    }
+
+    #[test]
+    fn admin_system_settings() {
+        let s = parse(&[URL]).unwrap();
+        assert!(!s.admin_system.enabled());
+        assert_eq!(s.admin_system.api_url, "https://api.telegram.org");
+        let s = parse(&[
+            URL,
+            ("TELEGRAM_BOT_TOKEN", "123:abc"),
+            ("TELEGRAM_API_URL", "http://127.0.0.1:9/"),
+            ("TELEGRAM_ADMIN_CHAT_ID", "111, 222,333"),
+            (
+                "ADMIN_SYSTEM_ROLE_MAP",
+                r#"{"222":"auditor","333":"finance_admin"}"#,
+            ),
+        ])
+        .unwrap()
+        .admin_system;
+        assert!(s.enabled());
+        assert_eq!(s.api_url, "http://127.0.0.1:9");
+        assert_eq!(s.role_of("111"), Some("super_admin"));
+        assert_eq!(s.role_of("222"), Some("auditor"));
+        assert_eq!(s.role_of("333"), Some("finance_admin"));
+        assert_eq!(s.role_of("444"), None);
+        for (k, v) in [
+            ("ADMIN_SYSTEM_ROLE_MAP", r#"{"1":"boss"}"#),
+            ("ADMIN_SYSTEM_ROLE_MAP", "[1]"),
+            ("TELEGRAM_API_URL", "api.telegram.org"),
+        ] {
+            assert_eq!(parse(&[URL, (k, v)]).unwrap_err().setting, k, "{v}");
+        }
     }
 
     #[test]

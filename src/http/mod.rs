@@ -13,6 +13,7 @@ use axum::{
 use serde_json::json;
 use sqlx::PgPool;
 
+pub mod admin_system;
 pub mod board;
 pub mod board_api;
 pub mod claim;
@@ -124,6 +125,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     if let Some(d) = &state.dashboard {
         app = app
             .merge(dashboard::routes())
+            .merge(admin_system::routes(&state))
             .fallback(not_found)
             .layer(middleware::from_fn_with_state(
                 state.clone(),

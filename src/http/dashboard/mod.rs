@@ -336,6 +336,9 @@ pub fn dedup_exempt(method: &Method, path: &str) -> bool {
         || path == "/api/auth/dashboard-login"
         || path == "/api/auth/user-login"
         || path == "/api/auth/logout"
+        // The admin console's OTP login has its own limits (codes per chat, tries per code), and
+        // asking again for a code must work.
+        || path.starts_with("/api/admin-system/auth/")
         // The job API is ours, not legacy: identical enqueues are legitimate (uniqueness is
         // the catalogue's `unique` rule there).
         || path.starts_with("/api/jobs")
@@ -444,6 +447,16 @@ mod tests {
             (Method::POST, "/api/whatsapp/webhook", true),
             (Method::POST, "/api/clients/POLRES_A/pause", true),
             (Method::POST, "/api/clients/POLRES_A", false),
+            (
+                Method::POST,
+                "/api/admin-system/auth/telegram/request",
+                true,
+            ),
+            (
+                Method::POST,
+                "/api/admin-system/management/funds/transactions",
+                false,
+            ),
         ];
         for (m, p, exempt) in cases {
             assert_eq!(dedup_exempt(&m, p), exempt, "{m} {p}");
