@@ -718,6 +718,10 @@ async fn openapi_describes_the_admin_routes() {
         ("/api/admin-system/management/config", "get"),
         ("/api/admin-system/management/config/audit", "get"),
         ("/api/admin-system/management/payments/requests", "get"),
+        (
+            "/api/admin-system/management/payments/requests/{request_id}/decision",
+            "post",
+        ),
     ] {
         assert!(doc["paths"][p][m].is_object(), "openapi.json lacks {m} {p}");
     }
@@ -1186,5 +1190,74 @@ async fn system_audit_config_and_payment_requests() {
     assert_eq!(r["client_id"], "KEDIRI");
     assert_eq!(r["bank_name"], "BRI");
     assert!(r["request_id"].is_number());
+
+    // The decision: an auditor may not decide; a finance admin approves through the same path
+    // as a dashboard admin (subscription, audit row naming the chat).
+    let decide = format!("{m}/payments/requests/{}/decision", r["request_id"]);
+    let (s, _) = e
+        .call(
+            "POST",
+            &decide,
+            Some(&auditor),
+            Some(json!({"decision": "approve"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, b) = e
+        .call(
+            "POST",
+            &decide,
+            Some(&finance),
+            Some(json!({"decision": "maybe"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, b) = e
+        .call(
+            "POST",
+            &decide,
+            Some(&finance),
+            Some(json!({"decision": "approve", "premium_tier": "tier2"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["request"]["status"], "approved");
+    assert_eq!(b["subscription"]["tier"], "tier2");
+    let (actor, to): (String, String) = sqlx::query_as(
+        "SELECT actor, status_to FROM dashboard_premium_request_audit a \
+         JOIN dashboard_premium_request r USING (request_id) \
+         WHERE r.username = 'op2' ORDER BY a.created_at DESC LIMIT 1",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((actor.as_str(), to.as_str()), ("telegram:333", "approved"));
+    let active: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM dashboard_user_subscriptions \
+         WHERE dashboard_user_id = '00000000-0000-0000-0000-000000000002' AND status = 'active'",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(active, 1);
+    // Decided once: a second decision is 409; an unknown request 404.
+    let (s, _) = e
+        .call(
+            "POST",
+            &decide,
+            Some(&finance),
+            Some(json!({"decision": "reject"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = e
+        .call(
+            "POST",
+            &format!("{m}/payments/requests/999999/decision"),
+            Some(&finance),
+            Some(json!({"decision": "reject"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     e.done().await;
 }

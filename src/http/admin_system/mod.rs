@@ -126,6 +126,10 @@ pub fn routes_with<S: Clone + Send + Sync + 'static>(
             &format!("{M}/payments/requests"),
             get(system::payment_requests),
         )
+        .route(
+            &format!("{M}/payments/requests/{{request_id}}/decision"),
+            post(system::payment_decision),
+        )
         .with_state(ctx)
 }
 

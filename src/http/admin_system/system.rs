@@ -9,10 +9,10 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Admin, CtxState, SESSION_SECS, paging};
+use super::{Admin, CtxState, SESSION_SECS, Writer, paging};
 use crate::{
     config::AdminSystem,
-    http::dashboard::{ApiError, ApiResult},
+    http::dashboard::{ApiError, ApiResult, premium},
     otp,
 };
 
@@ -207,6 +207,45 @@ pub async fn payment_requests(State(ctx): CtxState, _a: Admin, Query(q): Q) -> A
     .fetch_one(ctx.pool())
     .await?;
     Ok(Json(page_json(items, total, page, limit)).into_response())
+}
+
+/// `POST payments/requests/{request_id}/decision {decision: approve|reject, note?,
+/// subscription_expires_at?, premium_tier?}` (finance_admin / super_admin): the same decision
+/// as the dashboard admin's `PUT /api/premium/request/{token}/approve|deny` (subscription,
+/// audit row with the deciding chat, WhatsApp to the requester).
+pub async fn payment_decision(
+    State(ctx): CtxState,
+    Writer(a): Writer,
+    axum::extract::Path(request_id): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let id: i64 = request_id
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request("request_id harus angka"))?;
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("body bukan JSON: {e}")))?
+    };
+    let decision = body["decision"]
+        .as_str()
+        .map(|d| d.trim().to_lowercase())
+        .unwrap_or_default();
+    let token = premium::token_of(&ctx.app, id).await?;
+    let decider = premium::Decider {
+        name: format!("telegram:{}", a.chat_id),
+        whatsapp: None,
+        via: "admin_system",
+    };
+    match decision.as_str() {
+        "approve" | "approved" => premium::approve_request(&ctx.app, &decider, &token, &body).await,
+        "reject" | "rejected" | "deny" | "denied" => {
+            premium::deny_request(&ctx.app, &decider, &token, &body).await
+        }
+        _ => Err(ApiError::bad_request("decision harus approve atau reject")),
+    }
 }
 
 #[cfg(test)]

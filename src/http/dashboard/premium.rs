@@ -526,13 +526,60 @@ pub async fn approve(
     body: Bytes,
 ) -> ApiResult {
     require_admin(&user)?;
-    let body = if body.is_empty() {
-        json!({})
+    let body = optional_body(&body)?;
+    let decider = Decider::of(&st, &user).await?;
+    approve_request(&st, &decider, &token, &body).await
+}
+
+/// Who decides a premium request: a dashboard admin, or an admin of the admin console.
+pub struct Decider {
+    /// Written to the audit row and the request's metadata.
+    pub name: String,
+    /// The admin's WhatsApp number, if known (legacy `admin_whatsapp`).
+    pub whatsapp: Option<String>,
+    /// `metadata.approved_via` of the subscription.
+    pub via: &'static str,
+}
+
+impl Decider {
+    async fn of(st: &AppState, user: &DashUser) -> ApiResult<Self> {
+        Ok(Decider {
+            name: user.username.clone(),
+            whatsapp: admin_whatsapp(st, user).await?,
+            via: "dashboard_api",
+        })
+    }
+}
+
+fn optional_body(body: &Bytes) -> ApiResult<Value> {
+    if body.is_empty() {
+        Ok(json!({}))
     } else {
-        json_body(&body)?
-    };
+        json_body(body)
+    }
+}
+
+/// The token of request `id` (the admin console addresses requests by id).
+pub async fn token_of(st: &AppState, id: i64) -> ApiResult<String> {
+    sqlx::query_scalar::<_, String>(
+        "SELECT request_token::text FROM dashboard_premium_request WHERE request_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&st.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("Permintaan premium tidak ditemukan"))
+}
+
+/// Approves request `token` (see [`approve`]); the body's `subscription_expires_at`,
+/// `premium_tier`, `note` are optional.
+pub async fn approve_request(
+    st: &AppState,
+    decider: &Decider,
+    token: &str,
+    body: &Value,
+) -> ApiResult {
     let now = Utc::now();
-    let given = match field(&body, "subscription_expires_at") {
+    let given = match field(body, "subscription_expires_at") {
         Some(raw) => Some(expiry(raw).ok_or_else(|| {
             ApiError::bad_request(
                 "subscription_expires_at harus tanggal (YYYY-MM-DD atau ISO 8601)",
@@ -540,10 +587,10 @@ pub async fn approve(
         })?),
         None => None,
     };
-    let note = field(&body, "note").map(str::to_owned);
-    let admin_wa = admin_whatsapp(&st, &user).await?;
+    let note = field(body, "note").map(str::to_owned);
+    let admin_wa = decider.whatsapp.clone();
     let mut tx = st.pool.begin().await?;
-    let req = locked(&mut tx, &token).await?;
+    let req = locked(&mut tx, token).await?;
     if !decidable(&req, now) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -567,7 +614,7 @@ pub async fn approve(
         ));
     }
     let tier = known_tier(
-        field(&body, "premium_tier")
+        field(body, "premium_tier")
             .or_else(|| req["premium_tier"].as_str().filter(|t| !t.is_empty())),
     )?
     .unwrap_or_else(|| "premium_1".into());
@@ -592,7 +639,7 @@ pub async fn approve(
     .bind(req["dashboard_user_id"].as_str())
     .bind(&tier)
     .bind(expires)
-    .bind(json!({"request_id": id, "approved_via": "dashboard_api", "approved_by": user.username}))
+    .bind(json!({"request_id": id, "approved_via": decider.via, "approved_by": decider.name}))
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query(
@@ -617,7 +664,7 @@ pub async fn approve(
             Some(tier.clone()),
             admin_wa.clone(),
             subscription["subscription_id"].as_str().map(str::to_owned),
-            Some(user.username.clone()),
+            Some(decider.name.clone()),
         ],
     )
     .await?;
@@ -625,7 +672,7 @@ pub async fn approve(
         &mut tx,
         &updated,
         "approved",
-        &user.username,
+        &decider.name,
         &from,
         "approved",
         note.as_deref(),
@@ -646,7 +693,7 @@ pub async fn approve(
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(request_id = id, by = %user.username, tier = %tier, "premium request approved");
+    tracing::info!(request_id = id, by = %decider.name, tier = %tier, "premium request approved");
     let req = lock(&updated);
     Ok(ok(json!({
         "message": "Permintaan premium disetujui",
@@ -664,15 +711,22 @@ pub async fn deny(
     body: Bytes,
 ) -> ApiResult {
     require_admin(&user)?;
-    let body = if body.is_empty() {
-        json!({})
-    } else {
-        json_body(&body)?
-    };
-    let note = field(&body, "note").map(str::to_owned);
-    let admin_wa = admin_whatsapp(&st, &user).await?;
+    let body = optional_body(&body)?;
+    let decider = Decider::of(&st, &user).await?;
+    deny_request(&st, &decider, &token, &body).await
+}
+
+/// Denies request `token` (see [`deny`]); the body's `note` is optional.
+pub async fn deny_request(
+    st: &AppState,
+    decider: &Decider,
+    token: &str,
+    body: &Value,
+) -> ApiResult {
+    let note = field(body, "note").map(str::to_owned);
+    let admin_wa = decider.whatsapp.clone();
     let mut tx = st.pool.begin().await?;
-    let req = locked(&mut tx, &token).await?;
+    let req = locked(&mut tx, token).await?;
     if !decidable(&req, Utc::now()) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -690,14 +744,14 @@ pub async fn deny(
         "denied",
         ", responded_at = now(), admin_whatsapp = $3::text, \
            metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('decided_by', $4::text)",
-        &[admin_wa.clone(), Some(user.username.clone())],
+        &[admin_wa.clone(), Some(decider.name.clone())],
     )
     .await?;
     audit(
         &mut tx,
         &updated,
         "denied",
-        &user.username,
+        &decider.name,
         &from,
         "denied",
         note.as_deref(),
@@ -715,7 +769,7 @@ pub async fn deny(
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(request_id = id, by = %user.username, "premium request denied");
+    tracing::info!(request_id = id, by = %decider.name, "premium request denied");
     let req = lock(&updated);
     Ok(ok(json!({
         "message": "Permintaan premium ditolak",
