@@ -1167,3 +1167,138 @@ fn openapi_describes_the_new_routes() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_expiry_job_closes_subscriptions_requests_and_personnel_premium() {
+    let e = env().await;
+    e.sql(
+        r#"
+        UPDATE dashboard_user SET whatsapp = '081100000099', premium_status = true,
+               premium_tier = 'tier1', premium_expires_at = now() - interval '1 hour'
+         WHERE username = 'binmas_free';
+        INSERT INTO dashboard_user_subscriptions (dashboard_user_id, tier, status, started_at, expires_at)
+        SELECT dashboard_user_id, 'tier1', 'active', now() - interval '30 days', now() - interval '1 hour'
+          FROM dashboard_user WHERE username = 'binmas_free';
+        INSERT INTO dashboard_user_subscriptions (dashboard_user_id, tier, status, started_at, expires_at)
+        SELECT dashboard_user_id, 'tier2', 'active', now(), now() + interval '10 days'
+          FROM dashboard_user WHERE username = 'binmas';
+        INSERT INTO dashboard_premium_request (dashboard_user_id, username, bank_name, account_number,
+               sender_name, premium_tier, status, expired_at)
+        SELECT dashboard_user_id, username, 'BRI', '1', 'X', 'premium_1', 'pending', now() - interval '1 minute'
+          FROM dashboard_user WHERE username = 'binmas_free';
+        INSERT INTO dashboard_premium_request (dashboard_user_id, username, bank_name, account_number,
+               sender_name, premium_tier, status, expired_at)
+        SELECT dashboard_user_id, username, 'BRI', '2', 'Y', 'premium_1', 'confirmed', now() + interval '1 day'
+          FROM dashboard_user WHERE username = 'binmas';
+        UPDATE "user" SET premium_status = true,
+               premium_end_date = (now() AT TIME ZONE 'Asia/Jakarta')::date - 1
+         WHERE user_id = '75020001';
+        UPDATE "user" SET premium_status = true,
+               premium_end_date = (now() AT TIME ZONE 'Asia/Jakarta')::date + 7
+         WHERE user_id = '75020002';
+        "#,
+    )
+    .await;
+    let run = || async {
+        let job = cicero::platform::jobs::enqueue(
+            &e.db.pool,
+            &cicero::platform::jobs::NewJob::new("expire_premium", json!({})),
+        )
+        .await
+        .unwrap();
+        let w = e.db.worker(&["maintenance"], &[]);
+        e.db.wait_state(job.id, "done", 30).await;
+        w.stop().await;
+        let result: Value = sqlx::query_scalar("SELECT result FROM cicero.jobs WHERE id = $1")
+            .bind(job.id)
+            .fetch_one(&e.db.pool)
+            .await
+            .unwrap();
+        result
+    };
+    let r = run().await;
+    assert_eq!(r["subscriptions_expired"], 1, "{r}");
+    assert_eq!(r["requests_expired"], 1, "{r}");
+    assert_eq!(r["personnel_expired"], 1, "{r}");
+
+    let subs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT d.username, s.status FROM dashboard_user_subscriptions s \
+         JOIN dashboard_user d USING (dashboard_user_id) ORDER BY d.username",
+    )
+    .fetch_all(&e.db.pool)
+    .await
+    .unwrap();
+    assert!(
+        subs.contains(&("binmas_free".into(), "expired".into())),
+        "{subs:?}"
+    );
+    assert!(
+        subs.contains(&("binmas".into(), "active".into())),
+        "{subs:?}"
+    );
+    let cache: (bool, Option<String>) = sqlx::query_as(
+        "SELECT premium_status, premium_tier FROM dashboard_user WHERE username = 'binmas_free'",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(cache, (false, None), "the cached premium follows");
+    let requests: Vec<(String, String)> =
+        sqlx::query_as("SELECT username, status FROM dashboard_premium_request ORDER BY username")
+            .fetch_all(&e.db.pool)
+            .await
+            .unwrap();
+    assert!(requests.contains(&("binmas_free".into(), "expired".into())));
+    assert!(requests.contains(&("binmas".into(), "confirmed".into())));
+    let (actor, from): (String, String) = sqlx::query_as(
+        "SELECT actor, status_from FROM dashboard_premium_request_audit WHERE action = 'expired'",
+    )
+    .fetch_one(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((actor.as_str(), from.as_str()), ("system", "pending"));
+    let personnel: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT user_id, coalesce(premium_status, false) FROM \"user\" \
+         WHERE user_id IN ('75020001', '75020002') ORDER BY user_id",
+    )
+    .fetch_all(&e.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        personnel,
+        [("75020001".into(), false), ("75020002".into(), true)]
+    );
+    let told = jobs_of(&e, "subscription_expired:").await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(told[0]["to"], "6281100000099@c.us");
+    assert!(
+        told[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("🔔 Langganan dashboard Anda sudah berakhir."),
+        "{}",
+        told[0]
+    );
+    let told = jobs_of(&e, "premium_request:").await;
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("⏰ Permintaan premium dashboard Anda kedaluwarsa.")
+    );
+
+    // A second run finds nothing and sends nothing.
+    let sends = e.sends().await.len();
+    let r = run().await;
+    assert_eq!(
+        (
+            r["subscriptions_expired"].clone(),
+            r["requests_expired"].clone(),
+            r["personnel_expired"].clone()
+        ),
+        (json!(0), json!(0), json!(0))
+    );
+    assert_eq!(e.sends().await.len(), sends);
+    e.done().await;
+}

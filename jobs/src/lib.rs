@@ -8,6 +8,7 @@
 pub mod backup_db;
 pub mod email_otp;
 pub mod email_send;
+pub mod expire_premium;
 pub mod export_recap;
 pub mod fetch_posts;
 pub mod import_users;
@@ -121,6 +122,7 @@ pub const CATALOGUE: &[JobSpec] = &[
     import_users::ImportUsers::SPEC,
     ping::Ping::SPEC,
     prune_jobs::PruneJobs::SPEC,
+    expire_premium::ExpirePremium::SPEC,
     fetch_posts::FetchPosts::SPEC,
     refresh_engagement::RefreshEngagement::SPEC,
     sweep_social::SweepSocial::SPEC,
@@ -175,6 +177,7 @@ pub fn validate(
         "import_users" => decode::<import_users::ImportUsers>(payload).map(drop),
         "ping" => decode::<ping::Ping>(payload).map(drop),
         "prune_jobs" => decode::<prune_jobs::PruneJobs>(payload).map(drop),
+        "expire_premium" => decode::<expire_premium::ExpirePremium>(payload).map(drop),
         "fetch_posts" => decode::<fetch_posts::FetchPosts>(payload).map(drop),
         "refresh_engagement" => decode::<refresh_engagement::RefreshEngagement>(payload).map(drop),
         "sweep_social" => decode::<sweep_social::SweepSocial>(payload).map(drop),
@@ -278,6 +281,10 @@ mod tests {
         serde_json::from_str::<import_users::ImportUsers>(import_users::ImportUsers::SPEC.example)
             .unwrap();
         serde_json::from_str::<prune_jobs::PruneJobs>(prune_jobs::PruneJobs::SPEC.example).unwrap();
+        serde_json::from_str::<expire_premium::ExpirePremium>(
+            expire_premium::ExpirePremium::SPEC.example,
+        )
+        .unwrap();
         serde_json::from_str::<fetch_posts::FetchPosts>(fetch_posts::FetchPosts::SPEC.example)
             .unwrap();
         serde_json::from_str::<refresh_engagement::RefreshEngagement>(

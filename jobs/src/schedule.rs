@@ -54,6 +54,14 @@ pub fn entries() -> Vec<CronEntry> {
             kind: "sweep_amplify",
             payload: || json!({}),
         },
+        // Legacy: subscriptions every 48 min, premium requests at :20, personnel premium daily.
+        CronEntry {
+            name: "expire_premium",
+            legacy_key: Some("./src/cron/cronDashboardSubscriptionExpiry.js"),
+            cron: "0 20,50 * * * *",
+            kind: "expire_premium",
+            payload: || json!({}),
+        },
         CronEntry {
             name: "whatsapp_status",
             legacy_key: None,

@@ -12,6 +12,7 @@ use crate::config::Settings;
 pub mod backup_db;
 pub mod email_otp;
 pub mod email_send;
+pub mod expire_premium;
 pub mod export_recap;
 pub mod fetch_posts;
 pub mod import_users;
@@ -135,6 +136,10 @@ pub fn dispatch(ctx: Arc<Ctx>, job: JobCtx, kind: &str, payload: &Value) -> Hand
         "export_recap" => typed(payload, move |p| export_recap::run(ctx, job, p)),
         "import_users" => typed(payload, move |p| import_users::run(ctx, job, p)),
         "prune_jobs" => typed(payload, move |p| prune_jobs::run(ctx, p)),
+        "expire_premium" => typed(
+            payload,
+            move |_: cicero_jobs::expire_premium::ExpirePremium| expire_premium::run(ctx),
+        ),
         "fetch_posts" => typed(payload, move |p| fetch_posts::run(ctx, p)),
         "refresh_engagement" => typed(payload, move |p| refresh_engagement::run(ctx, p)),
         "sweep_social" => typed(payload, move |p| sweep_social::run(ctx, p)),
