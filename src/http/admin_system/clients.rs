@@ -12,7 +12,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Admin, CtxState, SuperAdmin, Writer, audit, paging};
+use super::{Admin, CtxState, SuperAdmin, Writer, audit, page_json, paging};
 use crate::http::dashboard::{ApiError, ApiResult, auth::json_body};
 
 const TEXT: [&str; 11] = [
@@ -111,17 +111,7 @@ pub async fn list(
     .bind((page - 1) * limit)
     .fetch_one(ctx.pool())
     .await?;
-    Ok(Json(json!({
-        "success": true,
-        "data": {
-            "items": items,
-            "total": total,
-            "page": page,
-            "limit": limit,
-            "total_pages": (total + limit - 1) / limit,
-        },
-    }))
-    .into_response())
+    Ok(Json(page_json(items, total, page, limit)).into_response())
 }
 
 /// `GET /api/admin-system/management/clients/summary`.

@@ -13,7 +13,7 @@ use axum::{
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use super::{Admin, CtxState, Writer, paging};
+use super::{Admin, CtxState, Writer, actor, page_json, paging};
 use crate::http::dashboard::{ApiError, ApiResult, auth::json_body};
 
 type Q = Query<HashMap<String, String>>;
@@ -66,23 +66,6 @@ fn text(body: &Value, name: &str, max: usize) -> ApiResult<Option<String>> {
         ))),
         Some(_) => Err(ApiError::bad_request(format!("{name} must be a string"))),
     }
-}
-
-fn actor(a: &Admin) -> String {
-    format!("telegram:{}", a.chat_id)
-}
-
-fn page_json(items: Value, total: i64, page: i64, limit: i64) -> Value {
-    json!({
-        "success": true,
-        "data": {
-            "items": items,
-            "total": total,
-            "page": page,
-            "limit": limit,
-            "total_pages": (total + limit - 1) / limit,
-        },
-    })
 }
 
 /// One page of rows of `table` (newest first) matching `cond` ($1 = filter value, $2/$3 =

@@ -12,7 +12,6 @@ use axum::{
     routing::{get, post, put},
 };
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
@@ -145,25 +144,37 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// An admin token: HS256 with `JWT_SECRET`, as the dashboard's (`auth::sign`).
 pub fn sign(secret: &str, claims: &Claims) -> ApiResult<String> {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .map_err(ApiError::internal)
+    super::dashboard::auth::sign(secret, claims)
 }
 
 fn verify_token(secret: &str, token: &str) -> ApiResult<Claims> {
-    let mut v = Validation::new(Algorithm::HS256);
-    v.leeway = 0;
-    v.required_spec_claims = ["exp".to_string()].into_iter().collect();
-    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &v)
-        .map(|d| d.claims)
-        .map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => ApiError::token("expired_token", "Token expired"),
-            _ => ApiError::token("invalid_token", "Invalid token"),
-        })
+    super::dashboard::auth::verify_as(secret, token)
+}
+
+/// A page of a list answer: `{success, data:{items, total, page, limit, total_pages}}`.
+pub(super) fn page_json(
+    items: serde_json::Value,
+    total: i64,
+    page: i64,
+    limit: i64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "success": true,
+        "data": {
+            "items": items,
+            "total": total,
+            "page": page,
+            "limit": limit,
+            "total_pages": (total + limit - 1) / limit,
+        },
+    })
+}
+
+/// The actor of an admin's audit rows: `telegram:<chat id>`.
+pub(super) fn actor(a: &Admin) -> String {
+    format!("telegram:{}", a.chat_id)
 }
 
 /// The Redis key of an admin session; not the dashboard's `login_token:`, so an admin token

@@ -9,7 +9,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{Admin, CtxState, SESSION_SECS, Writer, paging};
+use super::{Admin, CtxState, SESSION_SECS, Writer, actor, page_json, paging};
 use crate::{
     config::AdminSystem,
     http::dashboard::{ApiError, ApiResult, premium},
@@ -19,19 +19,6 @@ use crate::{
 type Q = Query<HashMap<String, String>>;
 
 const SOURCES: [&str; 4] = ["board", "premium_request", "fund", "config"];
-
-fn page_json(items: Value, total: i64, page: i64, limit: i64) -> Value {
-    json!({
-        "success": true,
-        "data": {
-            "items": items,
-            "total": total,
-            "page": page,
-            "limit": limit,
-            "total_pages": (total + limit - 1) / limit,
-        },
-    })
-}
 
 /// `GET system-audit?page=&limit=&source=`: the board's audit log (job API and admin client
 /// changes), the dashboard premium-request audit, the fund audit and the config audit, newest
@@ -235,7 +222,7 @@ pub async fn payment_decision(
         .unwrap_or_default();
     let token = premium::token_of(&ctx.app, id).await?;
     let decider = premium::Decider {
-        name: format!("telegram:{}", a.chat_id),
+        name: actor(&a),
         whatsapp: None,
         via: "admin_system",
     };

@@ -52,7 +52,7 @@ pub struct Claims {
     pub exp: i64,
 }
 
-pub fn sign(secret: &str, claims: &Claims) -> Result<String, ApiError> {
+pub fn sign<C: serde::Serialize>(secret: &str, claims: &C) -> Result<String, ApiError> {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
@@ -63,10 +63,15 @@ pub fn sign(secret: &str, claims: &Claims) -> Result<String, ApiError> {
 
 /// Verifies signature and expiry (no leeway: expired means expired).
 pub fn verify_token(secret: &str, token: &str) -> Result<Claims, ApiError> {
+    verify_as(secret, token)
+}
+
+/// [`verify_token`] for any claims type (the admin console's tokens).
+pub fn verify_as<C: serde::de::DeserializeOwned>(secret: &str, token: &str) -> Result<C, ApiError> {
     let mut v = Validation::new(Algorithm::HS256);
     v.leeway = 0;
     v.required_spec_claims = ["exp".to_string()].into_iter().collect();
-    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &v)
+    jsonwebtoken::decode::<C>(token, &DecodingKey::from_secret(secret.as_bytes()), &v)
         .map(|d| d.claims)
         .map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => ApiError::token("expired_token", "Token expired"),
