@@ -61,6 +61,31 @@ macro_rules! scope_ctes {
     };
 }
 
+/// `likers (shortcode, handle)`: each liker of the scope's posts once per post, lower-cased.
+/// Expanded once and joined by handle (a hash join), not searched per member: a directorate
+/// has tens of thousands of members and posts with thousands of likers. Follows `scope_ctes!`.
+macro_rules! likers_cte {
+    () => {
+        ", likers AS ( \
+       SELECT DISTINCT p.shortcode, lower(e) AS handle \
+       FROM posts p JOIN insta_like l ON l.shortcode = p.shortcode, \
+            jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.likes) = 'array' \
+                                      THEN l.likes ELSE '[]'::jsonb END) e), "
+    };
+}
+
+/// `commenters (video_id, handle)`: each commenter of the scope's TikTok videos once per
+/// video, without `@`, lower-cased. Follows `scope_ctes!`.
+macro_rules! commenters_cte {
+    () => {
+        ", commenters AS ( \
+       SELECT DISTINCT p.video_id, lower(ltrim(trim(e), '@')) AS handle \
+       FROM tposts p JOIN tiktok_comment tc ON tc.video_id = p.video_id, \
+            jsonb_array_elements_text(CASE WHEN jsonb_typeof(tc.comments) = 'array' \
+                                      THEN tc.comments ELSE '[]'::jsonb END) e), "
+    };
+}
+
 /// The resolved scope of a query: which people and whose posts (see `scope_ctes!`). Built
 /// by [`Scoped::rule`] after the access checks; export jobs carry it in their payload.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,14 +162,8 @@ fn window(p: &Params) -> ApiResult<Window> {
 
 pub const LIKES_SQL: &str = concat!(
     scope_ctes!(),
-    // Likers are expanded once and joined by handle (a hash join), not searched per member:
-    // a directorate recap has tens of thousands of members and posts with thousands of likers.
-    ", likers AS ( \
-       SELECT DISTINCT p.shortcode, lower(e) AS handle \
-       FROM posts p JOIN insta_like l ON l.shortcode = p.shortcode, \
-            jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.likes) = 'array' \
-                                      THEN l.likes ELSE '[]'::jsonb END) e), \
-     counts AS (SELECT handle, count(*) AS n FROM likers GROUP BY handle) \
+    likers_cte!(),
+    "counts AS (SELECT handle, count(*) AS n FROM likers GROUP BY handle) \
      SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
        'username', m.insta, 'divisi', m.divisi, 'exception', m.exception, \
        'client_id', m.client_id, 'client_name', m.client_name, 'nama_client', m.client_name, \
@@ -156,12 +175,8 @@ pub const LIKES_SQL: &str = concat!(
 
 pub const COMMENTS_SQL: &str = concat!(
     scope_ctes!(),
-    ", commenters AS ( \
-       SELECT DISTINCT p.video_id, lower(ltrim(trim(e), '@')) AS handle \
-       FROM tposts p JOIN tiktok_comment tc ON tc.video_id = p.video_id, \
-            jsonb_array_elements_text(CASE WHEN jsonb_typeof(tc.comments) = 'array' \
-                                      THEN tc.comments ELSE '[]'::jsonb END) e), \
-     counts AS (SELECT handle, count(*) AS n FROM commenters GROUP BY handle) \
+    commenters_cte!(),
+    "counts AS (SELECT handle, count(*) AS n FROM commenters GROUP BY handle) \
      SELECT jsonb_build_object('user_id', m.user_id, 'title', m.title, 'nama', m.nama, \
        'username', m.tiktok, 'divisi', m.divisi, 'exception', m.exception, \
        'client_id', m.client_id, 'client_name', m.client_name, 'nama_client', m.client_name, \

@@ -48,12 +48,8 @@ pub const TT_POST_IDS_SQL: &str = concat!(
 /// recap does (likers expanded once, then joined).
 pub const LIKES_PER_CONTENT_SQL: &str = concat!(
     scope_ctes!(),
-    ", likers AS ( \
-       SELECT DISTINCT p.shortcode, lower(e) AS handle \
-       FROM posts p JOIN insta_like l ON l.shortcode = p.shortcode, \
-            jsonb_array_elements_text(CASE WHEN jsonb_typeof(l.likes) = 'array' \
-                                      THEN l.likes ELSE '[]'::jsonb END) e), \
-     hits AS ( \
+    likers_cte!(),
+    "hits AS ( \
        SELECT m.user_id, jsonb_agg(DISTINCT l.shortcode::text) AS done \
        FROM members m JOIN likers l \
          ON nullif(trim(m.insta), '') IS NOT NULL AND l.handle = lower(replace(trim(m.insta), '@', '')) \
@@ -68,12 +64,8 @@ pub const LIKES_PER_CONTENT_SQL: &str = concat!(
 /// Per active member, the period's TikTok videos they commented on (`done`).
 pub const COMMENTS_PER_CONTENT_SQL: &str = concat!(
     scope_ctes!(),
-    ", commenters AS ( \
-       SELECT DISTINCT p.video_id, lower(ltrim(trim(e), '@')) AS handle \
-       FROM tposts p JOIN tiktok_comment tc ON tc.video_id = p.video_id, \
-            jsonb_array_elements_text(CASE WHEN jsonb_typeof(tc.comments) = 'array' \
-                                      THEN tc.comments ELSE '[]'::jsonb END) e), \
-     hits AS ( \
+    commenters_cte!(),
+    "hits AS ( \
        SELECT m.user_id, jsonb_agg(DISTINCT c.video_id::text) AS done \
        FROM members m JOIN commenters c \
          ON nullif(trim(m.tiktok), '') IS NOT NULL AND c.handle = lower(ltrim(trim(m.tiktok), '@')) \
