@@ -4,9 +4,7 @@
 //! separation from dashboard tokens, the roles, and the management routes' fields.
 mod common;
 
-use std::sync::Arc;
-
-use axum::{Router, http::StatusCode};
+use axum::http::StatusCode;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 use wiremock::{
@@ -16,21 +14,30 @@ use wiremock::{
 
 use cicero::{
     config::AdminSystem,
-    http::{AppState, admin_system, dashboard::Dashboard, router},
+    http::{admin_system, router},
 };
-use common::{TOKEN, TestDb, dashboard::SECRET, send};
+use common::{
+    TestDb,
+    dashboard::{DashApp, Options, SECRET},
+    send,
+};
 
 const BOT: &str = "123456:TEST-bot-token";
 const SUPER: &str = "111";
 const AUDITOR: &str = "222";
 const FINANCE: &str = "333";
 
+/// The dashboard app plus the admin console, with a mock Telegram Bot API.
 struct Env {
-    db: TestDb,
-    app: Router,
+    app: DashApp,
     tg: MockServer,
-    redis: redis::aio::ConnectionManager,
-    prefix: String,
+}
+
+impl std::ops::Deref for Env {
+    type Target = DashApp;
+    fn deref(&self) -> &DashApp {
+        &self.app
+    }
 }
 
 /// A Bot API `sendMessage` success, as Telegram answers it.
@@ -55,11 +62,6 @@ async fn env() -> Env {
 }
 
 async fn env_with(tg: MockServer) -> Env {
-    let db = TestDb::new().await;
-    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let redis = cicero::platform::redis::connect(&url).await.expect("Redis");
-    let prefix = format!("{}:", db.name);
-    let state = Arc::new(dashboard_state(&db, &redis, &prefix));
     let settings = AdminSystem {
         bot_token: Some(BOT.into()),
         api_url: tg.uri(),
@@ -69,28 +71,18 @@ async fn env_with(tg: MockServer) -> Env {
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
             .collect(),
     };
-    let app = router(state.clone()).merge(admin_system::routes_with(state, settings));
-    Env {
-        db,
-        app,
-        tg,
-        redis,
-        prefix,
-    }
-}
-
-/// The application state with the dashboard (its Redis keys under `prefix`).
-fn dashboard_state(db: &TestDb, redis: &redis::aio::ConnectionManager, prefix: &str) -> AppState {
-    let dash = Dashboard {
-        redis: redis.clone(),
-        jwt_secret: SECRET.into(),
-        cors_origins: vec![],
-        allow_duplicate_requests: true,
-        login_max_attempts: 10,
-        premium_allowed_tiers: vec!["tier1".into()],
-        key_prefix: prefix.to_owned(),
+    let opts = Options {
+        allow_duplicates: true,
+        tiers: &["tier1"],
+        ..Options::default()
     };
-    AppState::new(db.pool.clone(), TOKEN.into(), Vec::new()).with_dashboard(dash)
+    let app = DashApp::with_routes(
+        opts,
+        |_, state| state,
+        |state| router(state.clone()).merge(admin_system::routes_with(state, settings)),
+    )
+    .await;
+    Env { app, tg }
 }
 
 impl Env {
@@ -101,13 +93,7 @@ impl Env {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let bearer = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = bearer
-            .as_deref()
-            .map(|b| vec![("authorization", b)])
-            .unwrap_or_default();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let (s, _, b) = send(&self.app, m, uri, body, &headers).await;
+        let (s, _, b) = self.app.call(m, uri, token, body, &[]).await;
         (s, b)
     }
 
@@ -164,12 +150,7 @@ impl Env {
     }
 
     async fn done(self) {
-        let mut r = self.redis.clone();
-        let keys: Vec<String> = r.keys(format!("{}*", self.prefix)).await.unwrap();
-        for k in keys {
-            let _: () = r.del(k).await.unwrap();
-        }
-        self.db.drop_db().await;
+        self.app.done().await
     }
 }
 
@@ -325,7 +306,7 @@ async fn unknown_chats_and_bad_input_send_nothing() {
         assert_eq!(b["success"], json!(false));
         assert!(b["message"].is_string());
     }
-    let (s, _, b) = send(&e.app, "POST", req, "not json", &[]).await;
+    let (s, _, b) = send(&e.app.app, "POST", req, "not json", &[]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     assert!(e.messages().await.is_empty());
     let mut r = e.redis.clone();
@@ -669,18 +650,20 @@ async fn not_served_without_a_bot() {
     // dashboard alone is not enough).
     let tg = MockServer::start().await;
     let e = env_with(tg).await;
-    let app = router(Arc::new(dashboard_state(&e.db, &e.redis, &e.prefix)));
-    let (s, _, b) = send(
-        &app,
-        "POST",
-        "/api/admin-system/auth/telegram/request",
-        json!({"telegram_chat_id": SUPER}).to_string(),
-        &[],
-    )
-    .await;
+    let plain = DashApp::new(Options::default(), |_, state| state).await;
+    let (s, _, b) = plain
+        .call(
+            "POST",
+            "/api/admin-system/auth/telegram/request",
+            None,
+            Some(json!({"telegram_chat_id": SUPER})),
+            &[],
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
     assert_eq!(b["success"], json!(false));
     assert!(e.messages().await.is_empty());
+    plain.done().await;
     e.done().await;
 }
 
@@ -1009,7 +992,7 @@ async fn funds_transactions_requests_audit_and_summary() {
     assert_eq!(b["data"]["items"][0]["entity_id"], json!(first));
     let bearer = format!("Bearer {auditor}");
     let (s, h, body) = common::send_raw(
-        &e.app,
+        &e.app.app,
         "GET",
         &format!("{m}/audit/export.csv"),
         axum::body::Body::empty(),
@@ -1041,7 +1024,7 @@ async fn funds_transactions_requests_audit_and_summary() {
     );
     assert!(csv.contains("Dana, hibah"));
     let (s, _, _) = common::send_raw(
-        &e.app,
+        &e.app.app,
         "GET",
         &format!("{m}/audit/export.csv"),
         axum::body::Body::empty(),

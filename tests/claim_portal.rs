@@ -3,26 +3,21 @@
 //! content type, `Authorization: Bearer <claim_token>` from `POST /api/auth/user-login`).
 mod common;
 
-use std::sync::Arc;
-
-use axum::{
-    Router,
-    body::Body,
-    http::{Request, StatusCode},
-};
+use axum::http::StatusCode;
 use chrono::{Duration, Utc};
-use redis::AsyncCommands;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use cicero::{
     domain::time::{jakarta_day, jakarta_day_window},
-    http::{AppState, claim::register::portal_password_matches, dashboard::Dashboard, router},
+    http::claim::register::portal_password_matches,
 };
-use common::{TOKEN, TestDb, smtp::Smtp};
+use common::{
+    TestDb,
+    dashboard::{DashApp, ORIGIN, Options},
+    send,
+    smtp::Smtp,
+};
 
-const SECRET: &str = "test-jwt-secret-0123456789";
-const ORIGIN: &str = "http://127.0.0.1:3001";
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
 const BUDI: &str = "75020001";
 const SITI: &str = "75020002";
@@ -33,46 +28,35 @@ const EKO: &str = "75020004";
 /// Where the confirmation links point (`PUBLIC_API_URL` of [`env`], trailing `/` dropped).
 const CONFIRM: &str = "https://api.cicero.test/api/claim/register/confirm?token=";
 
-struct Env {
-    db: TestDb,
-    app: Router,
-    prefix: String,
-    redis: redis::aio::ConnectionManager,
+/// The dashboard app with the messaging settings the portal needs; its own `call`.
+struct Env(DashApp);
+
+impl std::ops::Deref for Env {
+    type Target = DashApp;
+    fn deref(&self) -> &DashApp {
+        &self.0
+    }
 }
 
 async fn env() -> Env {
-    let db = TestDb::new().await;
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| REDIS_URL.into());
-    let redis = cicero::platform::redis::connect(&url)
-        .await
-        .expect("Redis at REDIS_URL (scripts/test.sh starts one)");
-    let prefix = format!("test:{}:", db.name);
-    let settings = db.settings(&[
-        ("REDIS_PREFIX", &prefix),
-        ("REDIS_URL", &url),
-        ("PUBLIC_API_URL", "https://api.cicero.test/"),
-    ]);
-    let dash = Dashboard {
-        redis: redis.clone(),
-        jwt_secret: SECRET.into(),
-        cors_origins: vec![ORIGIN.into()],
-        allow_duplicate_requests: false,
-        login_max_attempts: 50,
-        premium_allowed_tiers: vec!["tier1".into()],
-        key_prefix: prefix.clone(),
+    let opts = Options {
+        max_attempts: 50,
+        ..Options::default()
     };
-    let app = router(Arc::new(
-        AppState::new(db.pool.clone(), TOKEN.into(), Vec::new())
-            .with_messaging(&settings)
-            .with_dashboard(dash),
-    ));
-    seed(&db).await;
-    Env {
-        db,
-        app,
-        prefix,
-        redis,
-    }
+    let e = DashApp::new(opts, |db, state| {
+        // The OTP store shares the dashboard's per-test key prefix, so `done` clears both.
+        let prefix = format!("{}:", db.name);
+        let settings = db.settings(&[
+            ("REDIS_PREFIX", &prefix),
+            ("REDIS_URL", &url),
+            ("PUBLIC_API_URL", "https://api.cicero.test/"),
+        ]);
+        state.with_messaging(&settings)
+    })
+    .await;
+    seed(&e.db).await;
+    Env(e)
 }
 
 impl Env {
@@ -95,28 +79,16 @@ impl Env {
         token: Option<&str>,
         body: Option<String>,
     ) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .header("origin", ORIGIN);
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        let res = self
-            .app
-            .clone()
-            .oneshot(req.body(Body::from(body.unwrap_or_default())).unwrap())
-            .await
-            .unwrap();
-        let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 22)
-            .await
-            .unwrap();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| ("authorization", b))
+            .into_iter()
+            .collect();
+        let mut all = vec![("origin", ORIGIN)];
+        all.extend(headers);
+        let (s, _, b) = send(&self.0.app, method, uri, body.unwrap_or_default(), &all).await;
+        (s, b)
     }
 
     async fn post(&self, uri: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
@@ -143,12 +115,7 @@ impl Env {
     }
 
     async fn done(self) {
-        let mut r = self.redis.clone();
-        let keys: Vec<String> = r.keys(format!("{}*", self.prefix)).await.unwrap();
-        for k in keys {
-            let _: () = r.del(k).await.unwrap();
-        }
-        self.db.drop_db().await;
+        self.0.done().await
     }
 }
 

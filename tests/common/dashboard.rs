@@ -50,6 +50,16 @@ impl DashApp {
     /// A fresh database and the router; `state` adds what the test needs to the state
     /// (messaging, a provider, settings), given the database and the dashboard.
     pub async fn new(opts: Options, state: impl FnOnce(&TestDb, AppState) -> AppState) -> DashApp {
+        Self::with_routes(opts, state, router).await
+    }
+
+    /// As [`DashApp::new`], with the router built by `routes` from the state (a test that adds
+    /// routes the default router does not serve, e.g. the admin console's).
+    pub async fn with_routes(
+        opts: Options,
+        state: impl FnOnce(&TestDb, AppState) -> AppState,
+        routes: impl FnOnce(Arc<AppState>) -> Router,
+    ) -> DashApp {
         let db = TestDb::new().await;
         let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let redis = cicero::platform::redis::connect(&url)
@@ -66,7 +76,7 @@ impl DashApp {
             key_prefix: prefix.clone(),
         };
         let base = AppState::new(db.pool.clone(), TOKEN.into(), Vec::new()).with_dashboard(dash);
-        let app = router(Arc::new(state(&db, base)));
+        let app = routes(Arc::new(state(&db, base)));
         DashApp {
             db,
             app,
