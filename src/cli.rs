@@ -536,6 +536,7 @@ async fn with_dashboard(state: AppState, s: &Settings) -> anyhow::Result<AppStat
                 .with_dashboard(d)
                 .with_social(live)
                 .with_password_reset(s.password_reset.clone())
+                .with_admin_system(s.admin_system.clone())
         }
         None => state,
     })

@@ -94,11 +94,6 @@ pub struct AdminSystem {
 impl AdminSystem {
     pub const ROLES: [&str; 3] = ["super_admin", "finance_admin", "auditor"];
 
-    /// From the process environment (after `Settings::from_env` loaded `.env`).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        admin_system(&|k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-    }
-
     /// Served only with a bot and at least one admin chat.
     pub fn enabled(&self) -> bool {
         self.bot_token.is_some() && !self.chat_ids.is_empty()

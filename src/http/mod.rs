@@ -45,6 +45,8 @@ pub struct AppState {
     pub password_reset: crate::config::PasswordReset,
     /// Public origin of this API, for links that open it (`config::Settings::public_api_url`).
     pub public_api_url: String,
+    /// The admin console's settings; its routes are served when they are enabled.
+    pub admin_system: crate::config::AdminSystem,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             social: None,
             password_reset: Default::default(),
             public_api_url: "https://papiqo.com".into(),
+            admin_system: Default::default(),
         }
     }
 
@@ -99,6 +102,11 @@ impl AppState {
 
     pub fn with_password_reset(mut self, p: crate::config::PasswordReset) -> Self {
         self.password_reset = p;
+        self
+    }
+
+    pub fn with_admin_system(mut self, a: crate::config::AdminSystem) -> Self {
+        self.admin_system = a;
         self
     }
 }

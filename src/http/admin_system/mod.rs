@@ -49,16 +49,13 @@ impl Ctx {
     }
 }
 
-/// The admin routes when the process environment enables them (`TELEGRAM_BOT_TOKEN` and
-/// `TELEGRAM_ADMIN_CHAT_ID`), else none.
+/// The admin routes when the settings enable them (`TELEGRAM_BOT_TOKEN` and
+/// `TELEGRAM_ADMIN_CHAT_ID`, carried in `AppState::admin_system`), else none.
 pub fn routes<S: Clone + Send + Sync + 'static>(app: &Arc<AppState>) -> Router<S> {
-    match AdminSystem::from_env() {
-        Ok(s) if s.enabled() => routes_with(app.clone(), s),
-        Ok(_) => Router::new(),
-        Err(e) => {
-            tracing::error!(error = %e, "admin console not served");
-            Router::new()
-        }
+    if app.admin_system.enabled() {
+        routes_with(app.clone(), app.admin_system.clone())
+    } else {
+        Router::new()
     }
 }
 
