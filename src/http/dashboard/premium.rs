@@ -367,6 +367,21 @@ async fn audit(
     Ok(())
 }
 
+/// 409 unless the request is still open for a decision.
+fn decidable_or_409(req: &Value, now: DateTime<Utc>) -> ApiResult<()> {
+    if decidable(req, now) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "Permintaan premium sudah diproses atau kedaluwarsa (status {})",
+                req["status"].as_str().unwrap_or("-")
+            ),
+        ))
+    }
+}
+
 /// Still open for a decision: pending or confirmed, and not past `expired_at`.
 fn decidable(req: &Value, now: DateTime<Utc>) -> bool {
     let status = req["status"].as_str().unwrap_or_default();
@@ -591,15 +606,7 @@ pub async fn approve_request(
     let admin_wa = decider.whatsapp.clone();
     let mut tx = st.pool.begin().await?;
     let req = locked(&mut tx, token).await?;
-    if !decidable(&req, now) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "Permintaan premium sudah diproses atau kedaluwarsa (status {})",
-                req["status"].as_str().unwrap_or("-")
-            ),
-        ));
-    }
+    decidable_or_409(&req, now)?;
     let expires = given
         .or_else(|| {
             req["subscription_expires_at"]
@@ -727,15 +734,7 @@ pub async fn deny_request(
     let admin_wa = decider.whatsapp.clone();
     let mut tx = st.pool.begin().await?;
     let req = locked(&mut tx, token).await?;
-    if !decidable(&req, Utc::now()) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "Permintaan premium sudah diproses atau kedaluwarsa (status {})",
-                req["status"].as_str().unwrap_or("-")
-            ),
-        ));
-    }
+    decidable_or_409(&req, Utc::now())?;
     let id = req["request_id"].as_i64().unwrap_or_default();
     let from = req["status"].as_str().unwrap_or_default().to_owned();
     let updated = set_status(
