@@ -213,8 +213,7 @@ pub async fn payment_decision(
     let body: Value = if body.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("body bukan JSON: {e}")))?
+        crate::http::dashboard::auth::json_body(&body)?
     };
     let decision = body["decision"]
         .as_str()
